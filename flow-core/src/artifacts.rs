@@ -1,0 +1,366 @@
+//! Artifacts: a flow's state, stored one field at a time.
+//!
+//! Each top-level field of the flow struct is encoded on its own with bincode (compact and
+//! close to memory speed for large buffers) and addressed by the BLAKE3 hash of its bytes, so
+//! a field that did not change between tasks is stored once. Encoding goes through serde
+//! with a serializer that only accepts the top-level struct and hands each field to bincode,
+//! so no derive beyond `Serialize`/`Deserialize` is needed.
+
+use bincode::Options;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
+use serde::ser::{self, Impossible, Serialize};
+use std::fmt;
+
+/// Why a state could not be encoded or decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArtifactError {
+    /// The flow type is not a struct with named fields.
+    #[error("a flow's state must be a struct with named fields (its artifacts); {0}")]
+    NotAStruct(String),
+    /// One field failed to encode or decode.
+    #[error("artifact `{field}`: {message}")]
+    Field {
+        /// The field's name.
+        field: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Anything else serde reported.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ser::Error for ArtifactError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        ArtifactError::Other(msg.to_string())
+    }
+}
+
+impl de::Error for ArtifactError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        ArtifactError::Other(msg.to_string())
+    }
+}
+
+fn codec() -> impl Options + Copy {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+}
+
+/// Encodes one value the way artifact fields are encoded.
+pub fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ArtifactError> {
+    codec()
+        .serialize(value)
+        .map_err(|e| ArtifactError::Other(e.to_string()))
+}
+
+/// Decodes one value encoded by [`encode_value`].
+pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ArtifactError> {
+    codec()
+        .deserialize(bytes)
+        .map_err(|e| ArtifactError::Other(e.to_string()))
+}
+
+/// The content address of some bytes: BLAKE3, lowercase hex.
+pub fn content_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// Encodes each top-level field of `state`, in declaration order.
+pub fn encode_fields<T: Serialize>(state: &T) -> Result<Vec<(String, Vec<u8>)>, ArtifactError> {
+    state.serialize(FieldSplitter)
+}
+
+/// Rebuilds a state from encoded fields (any order). Fields missing from `fields` fall back
+/// to `#[serde(default)]` where declared; unknown ones are ignored.
+pub fn decode_fields<T: DeserializeOwned>(
+    fields: &[(String, Vec<u8>)],
+) -> Result<T, ArtifactError> {
+    T::deserialize(FieldJoiner { fields })
+}
+
+struct FieldSplitter;
+
+struct FieldCollector {
+    fields: Vec<(String, Vec<u8>)>,
+}
+
+fn not_a_struct(what: &str) -> ArtifactError {
+    ArtifactError::NotAStruct(format!("found {what}"))
+}
+
+macro_rules! reject {
+    ($($name:ident($($arg:ty),*) $what:literal;)*) => {$(
+        fn $name(self, $(_: $arg),*) -> Result<Self::Ok, ArtifactError> {
+            Err(not_a_struct($what))
+        }
+    )*};
+}
+
+impl ser::Serializer for FieldSplitter {
+    type Ok = Vec<(String, Vec<u8>)>;
+    type Error = ArtifactError;
+    type SerializeSeq = Impossible<Self::Ok, ArtifactError>;
+    type SerializeTuple = Impossible<Self::Ok, ArtifactError>;
+    type SerializeTupleStruct = Impossible<Self::Ok, ArtifactError>;
+    type SerializeTupleVariant = Impossible<Self::Ok, ArtifactError>;
+    type SerializeMap = Impossible<Self::Ok, ArtifactError>;
+    type SerializeStruct = FieldCollector;
+    type SerializeStructVariant = Impossible<Self::Ok, ArtifactError>;
+
+    reject! {
+        serialize_bool(bool) "a bool";
+        serialize_i8(i8) "an integer";
+        serialize_i16(i16) "an integer";
+        serialize_i32(i32) "an integer";
+        serialize_i64(i64) "an integer";
+        serialize_u8(u8) "an integer";
+        serialize_u16(u16) "an integer";
+        serialize_u32(u32) "an integer";
+        serialize_u64(u64) "an integer";
+        serialize_f32(f32) "a float";
+        serialize_f64(f64) "a float";
+        serialize_char(char) "a char";
+        serialize_str(&str) "a string";
+        serialize_bytes(&[u8]) "bytes";
+        serialize_none() "an Option";
+        serialize_unit() "()";
+        serialize_unit_struct(&'static str) "a unit struct";
+        serialize_unit_variant(&'static str, u32, &'static str) "an enum";
+    }
+
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<Self::Ok, ArtifactError> {
+        Err(not_a_struct("an Option"))
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Self::Ok, ArtifactError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<Self::Ok, ArtifactError> {
+        Err(not_a_struct("an enum"))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, ArtifactError> {
+        Err(not_a_struct("a sequence"))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, ArtifactError> {
+        Err(not_a_struct("a tuple"))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, ArtifactError> {
+        Err(not_a_struct("a tuple struct"))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, ArtifactError> {
+        Err(not_a_struct("an enum"))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, ArtifactError> {
+        Err(not_a_struct(
+            "a map (is `#[serde(flatten)]` on the flow struct? it is not supported there)",
+        ))
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, ArtifactError> {
+        Ok(FieldCollector {
+            fields: Vec::with_capacity(len),
+        })
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, ArtifactError> {
+        Err(not_a_struct("an enum"))
+    }
+}
+
+impl ser::SerializeStruct for FieldCollector {
+    type Ok = Vec<(String, Vec<u8>)>;
+    type Error = ArtifactError;
+
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), ArtifactError> {
+        let bytes = codec().serialize(value).map_err(|e| ArtifactError::Field {
+            field: key.to_string(),
+            message: e.to_string(),
+        })?;
+        self.fields.push((key.to_string(), bytes));
+        Ok(())
+    }
+
+    fn skip_field(&mut self, _key: &'static str) -> Result<(), ArtifactError> {
+        Ok(())
+    }
+
+    fn end(self) -> Result<Self::Ok, ArtifactError> {
+        Ok(self.fields)
+    }
+}
+
+struct FieldJoiner<'a> {
+    fields: &'a [(String, Vec<u8>)],
+}
+
+impl<'de> de::Deserializer<'de> for FieldJoiner<'de> {
+    type Error = ArtifactError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ArtifactError> {
+        visitor.visit_map(FieldMap {
+            fields: self.fields.iter(),
+            current: None,
+        })
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ArtifactError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+struct FieldMap<'a> {
+    fields: std::slice::Iter<'a, (String, Vec<u8>)>,
+    current: Option<&'a (String, Vec<u8>)>,
+}
+
+impl<'de> MapAccess<'de> for FieldMap<'de> {
+    type Error = ArtifactError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, ArtifactError> {
+        match self.fields.next() {
+            Some(entry) => {
+                self.current = Some(entry);
+                let key: de::value::BorrowedStrDeserializer<'de, ArtifactError> =
+                    de::value::BorrowedStrDeserializer::new(entry.0.as_str());
+                seed.deserialize(key).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, ArtifactError> {
+        let (name, bytes) = self
+            .current
+            .take()
+            .ok_or_else(|| ArtifactError::Other("value before key".into()))?;
+        let mut d = bincode::Deserializer::from_slice(bytes, codec());
+        seed.deserialize(&mut d).map_err(|e| ArtifactError::Field {
+            field: name.clone(),
+            message: format!(
+                "{e}; the stored value does not match the field's type (did the flow struct change since the run?)"
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+    struct State {
+        n: u64,
+        name: String,
+        list: Vec<f64>,
+        map: BTreeMap<u32, String>,
+        nested: Option<Box<State>>,
+        #[serde(default)]
+        added_later: Vec<u8>,
+    }
+
+    #[test]
+    fn fields_round_trip_in_any_order() {
+        let s = State {
+            n: 7,
+            name: "x".into(),
+            list: vec![1.5, 2.5],
+            map: BTreeMap::from([(1, "a".into())]),
+            nested: Some(Box::new(State::default())),
+            added_later: vec![1, 2, 3],
+        };
+        let mut fields = encode_fields(&s).unwrap();
+        assert_eq!(fields.len(), 6);
+        assert_eq!(fields[0].0, "n");
+        fields.reverse();
+        assert_eq!(decode_fields::<State>(&fields).unwrap(), s);
+    }
+
+    #[test]
+    fn a_field_added_with_default_decodes_from_old_state() {
+        let fields: Vec<_> = encode_fields(&State::default())
+            .unwrap()
+            .into_iter()
+            .filter(|(n, _)| n != "added_later")
+            .collect();
+        assert_eq!(decode_fields::<State>(&fields).unwrap(), State::default());
+    }
+
+    #[test]
+    fn a_mistyped_field_is_named() {
+        let mut fields = encode_fields(&State::default()).unwrap();
+        fields[1].1 = vec![0xff; 3];
+        let err = decode_fields::<State>(&fields).unwrap_err();
+        assert!(err.to_string().contains("artifact `name`"), "{err}");
+    }
+
+    #[test]
+    fn non_structs_are_rejected() {
+        assert!(matches!(
+            encode_fields(&5u32),
+            Err(ArtifactError::NotAStruct(_))
+        ));
+        assert!(matches!(
+            encode_fields(&vec![1]),
+            Err(ArtifactError::NotAStruct(_))
+        ));
+    }
+
+    #[test]
+    fn equal_values_hash_equal() {
+        let a = encode_value(&vec![1u8; 10]).unwrap();
+        let b = encode_value(&vec![1u8; 10]).unwrap();
+        assert_eq!(content_hash(&a), content_hash(&b));
+        assert_ne!(content_hash(&a), content_hash(&encode_value(&2u8).unwrap()));
+    }
+}

@@ -1,0 +1,71 @@
+//! Where runs live: an object store (a local directory, or S3) and the key layout on it.
+//!
+//! Both backends implement [`ObjectStore`]; everything above it (run records, task records,
+//! content-addressed blobs, logs) is written once, in terms of keys from [`Layout`], so a
+//! run stored locally and one stored in S3 look the same to the client API.
+
+mod layout;
+
+pub use layout::Layout;
+
+use async_trait::async_trait;
+use std::fmt::Debug;
+
+/// A failure of the storage underneath a datastore.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An I/O error on a key.
+    #[error("{op} `{key}` in {root}: {message}")]
+    Io {
+        /// What was being done (read, write, list).
+        op: &'static str,
+        /// The key.
+        key: String,
+        /// The store's root, for the user to find it.
+        root: String,
+        /// The underlying error.
+        message: String,
+    },
+    /// A key that would escape the store or is not well-formed.
+    #[error("invalid key `{0}`: keys are relative, '/'-separated, without `.` or `..` segments")]
+    InvalidKey(String),
+}
+
+/// A flat key-value store of byte objects. Keys are `/`-separated relative paths.
+#[async_trait]
+pub trait ObjectStore: Send + Sync + Debug + 'static {
+    /// Where the store is, for messages: a directory path or `s3://bucket/prefix`.
+    fn root(&self) -> String;
+
+    /// Writes an object atomically: a reader sees the whole old value, the whole new value,
+    /// or (for a new key) nothing; never a partial write.
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
+
+    /// Writes an object only if the key does not exist yet; returns whether it wrote.
+    async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<bool, StoreError>;
+
+    /// Reads an object, or `None` if the key does not exist.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Whether an object exists.
+    async fn exists(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// The names directly under `prefix` (which ends with `/`): object names and "directory"
+    /// names (without a trailing `/`), sorted.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// Checks that a key is relative and has no empty, `.` or `..` segments.
+pub fn check_key(key: &str) -> Result<(), StoreError> {
+    let ok = !key.is_empty()
+        && !key.starts_with('/')
+        && key
+            .trim_end_matches('/')
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains('\\'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidKey(key.to_string()))
+    }
+}

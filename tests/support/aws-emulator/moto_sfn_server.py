@@ -1,0 +1,235 @@
+# Project copy of shared/tools/aws-emulator/moto_sfn_server.py (the Rust tests start it through launch.py).
+# Keep moto pinned to 5.2.5: the patches below replace moto internals; re-check them before any upgrade.
+"""moto_server launcher for end-to-end Step Functions tests.  PIN: moto==5.2.5 (patches private internals).
+
+Usage:  [MOTO_BATCH_RUN_LOCAL=1] python moto_sfn_server.py -H 127.0.0.1 -p 5091
+        (MOTO_PORT defaults to the -p port; if you set it, it must be equal - checked below)
+then:   curl -X POST -H 'Content-Type: application/json' http://127.0.0.1:5091/moto-api/config \
+          -d '{"batch":{"use_docker":false},"stepfunctions":{"execute_state_machine":true}}'
+
+Always applied:
+  1. SFN interpreter service-integration casing fix (getmoto/moto#10076).
+  2. Unnamed StartExecution gets a uuid name (moto names it "None": 2nd start -> ExecutionAlreadyExists).
+  3. ASL Retry of .sync / .waitForTaskToken tasks works (moto: every retry fails at once with States.Timeout).
+  4. Batch describe_jobs no longer appends to the job's container environment on every call.
+MOTO_BATCH_RUN_LOCAL=1 (see "local Batch runner" below): every Batch job attempt runs its container
+  command as a local subprocess (no docker); logs in $MOTO_BATCH_LOG_DIR (default: moto-batch-logs in the temp dir)
+  /<jobId>-<attempt>.log; at most $MOTO_BATCH_MAX_PARALLEL (default 8) attempts run at once.
+"""
+import os, sys, tempfile, uuid
+import moto
+if moto.__version__ != "5.2.5":
+    sys.exit(f"moto_sfn_server.py patches moto 5.2.5 internals; found moto {moto.__version__}")
+# moto's main() sets MOTO_PORT from -p only when unset; SFN integrations and local jobs call back on MOTO_PORT.
+_p = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a in ("-p", "--port")), None)
+if _p and os.environ.get("MOTO_PORT", _p) != _p:
+    sys.exit(f"MOTO_PORT={os.environ['MOTO_PORT']} differs from -p {_p}; they must be equal")
+
+# ---- 1. SFN casing fix: resolve the boto operation model case-insensitively (getmoto/moto#10076)
+from botocore.session import Session
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service as sts
+_models = {}
+def _op(self, boto_service_name, action):
+    svc = self._get_boto_service_name(boto_service_name)
+    if svc not in _models: _models[svc] = Session().get_service_model(svc)
+    m = _models[svc]; a = action.replace("_", "").lower()
+    return m.operation_model(next(o for o in m.operation_names if o.lower() == a))
+def _norm_params(self, parameters, boto_service_name=None, service_action_name=None):
+    shape = _op(self, boto_service_name, service_action_name or self.resource.api_action).input_shape
+    if shape is not None: self._to_boto_request(parameters, shape)
+def _norm_resp(self, response, boto_service_name=None, service_action_name=None):
+    shape = _op(self, boto_service_name, service_action_name or self.resource.api_action).output_shape
+    if shape is not None: self._from_boto_response(response, shape)  # also turns S3 Body streams into str
+sts.StateTaskService._normalise_parameters = _norm_params
+sts.StateTaskService._normalise_response = _norm_resp
+
+# ---- 2. unnamed executions
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend as _B
+_orig_start = _B.start_execution
+def _start(self, state_machine_arn, name=None, *a, **kw):
+    return _orig_start(self, state_machine_arn, name or str(uuid.uuid4()), *a, **kw)
+_B.start_execution = _start
+
+# ---- 3. ASL Retry of a callback-capable integration (.sync, .waitForTaskToken): the retry re-used the
+# first try's task-token endpoint, already interrupted, so every retry ended at once in States.Timeout.
+# Give each retry a fresh token + endpoint (RetryCount > 0; the first try is left as it was).
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import \
+    StateTaskServiceCallback as _CB
+_orig_eval_exec = _CB._eval_execution
+def _eval_exec(self, env):
+    ctx = env.states.context_object.context_object_data
+    if "Task" in ctx and ctx.get("State", {}).get("RetryCount"):
+        env.callback_pool_manager.add(env.states.context_object.update_task_token())
+    return _orig_eval_exec(self, env)
+_CB._eval_execution = _eval_exec
+
+# ---- 4. moto's Job._get_container_property("environment") mutates containerOverrides.environment
+# (one more AWS_BATCH_JOB_ID per describe; a polled .sync job's output grows without bound).
+from moto.batch.models import Job
+_orig_gcp = Job._get_container_property
+def _gcp(self, p, default):
+    if p != "environment": return _orig_gcp(self, p, default)
+    env = {e["name"]: e["value"] for e in self.job_definition.container_properties.get("environment", [])
+           + (self.container_overrides.get("environment") or [])}
+    return [{"name": k, "value": v} for k, v in {**env, "AWS_BATCH_JOB_ID": self.job_id}.items()]
+Job._get_container_property = _gcp
+
+# ---- local Batch runner ------------------------------------------------------------------------
+if os.environ.get("MOTO_BATCH_RUN_LOCAL") == "1":
+    import atexit, logging, signal, subprocess, threading, time
+    from datetime import datetime
+    from fnmatch import fnmatchcase
+    from moto import settings
+    from moto.batch.models import datetime2int_milliseconds as _ms
+    from moto.batch.responses import BatchResponse
+    from moto.batch_simple.models import BatchSimpleBackend
+    log = logging.getLogger("moto_batch_local")
+    LOG_DIR = os.environ.get("MOTO_BATCH_LOG_DIR") or os.path.join(tempfile.gettempdir(), "moto-batch-logs")
+    _SLOTS = threading.BoundedSemaphore(int(os.environ.get("MOTO_BATCH_MAX_PARALLEL", "8")))
+    _LIVE = set()      # Popen objects of running attempts; their process groups are killed at exit
+    _ORDER = ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"]
+    _EXITED = "Essential container in task exited"          # real Batch's statusReason
+    _tl = threading.local()
+
+    # use_docker=false routes SubmitJob to batch_simple, which marks the job SUCCEEDED on the spot.
+    # Send it to the real backend instead: its submit_job starts a Job thread -> Job.run (replaced below).
+    BatchSimpleBackend.submit_job = lambda self, *a, **kw: self.backend.submit_job(*a, **kw)
+
+    # moto ignores SubmitJob's retryStrategy: stash it for the Job(s) built in this request thread.
+    _orig_submit = BatchResponse.submitjob
+    def _submitjob(self):
+        _tl.retry = self._get_param("retryStrategy")
+        try: return _orig_submit(self)
+        finally: _tl.retry = None
+    BatchResponse.submitjob = _submitjob
+    _orig_init = Job.__init__
+    def _init(self, *a, **kw):
+        _orig_init(self, *a, **kw)
+        self.retry_strategy = getattr(_tl, "retry", None) or self.job_definition.retry_strategy or {}
+        self._reason = None                                   # container.reason of the latest attempt
+    Job.__init__ = _init
+
+    _orig_describe = Job.describe
+    def _describe(self):
+        d = _orig_describe(self)
+        if self.retry_strategy: d["retryStrategy"] = self.retry_strategy
+        c = d.get("container")
+        if c is not None and self.exit_code is not None:        # moto's describe() drops these
+            c.update(exitCode=self.exit_code, reason=self._reason)
+        kids = self._child_jobs                                 # array parent: FAILED once all children
+        if kids and all(k.job_stopped for k in kids) and any(k.status == "FAILED" for k in kids):
+            self.status = d["status"] = "FAILED"                # are done and any failed (moto: never)
+        return d
+    Job.describe = _describe
+
+    def _to(job, target):
+        """Advance through moto's ManagedState transitions (batch::job) until `target` is reached."""
+        while job.status in _ORDER and _ORDER.index(job.status) < _ORDER.index(target) and not job.stop:
+            job.advance(); time.sleep(0.02)
+
+    def _subst(params, part):
+        """Batch parameter substitution: Ref::name -> value (longest names first, anywhere in the arg)."""
+        for k in sorted(params, key=len, reverse=True): part = part.replace(f"Ref::{k}", str(params[k]))
+        return part
+
+    def _retry_allowed(rs, rc, status_reason, reason):
+        """retryStrategy.evaluateOnExit: first matching condition decides; no match -> retry."""
+        for c in rs.get("evaluateOnExit") or []:
+            if (fnmatchcase(str(rc), c.get("onExitCode", "*")) and fnmatchcase(status_reason, c.get("onStatusReason", "*"))
+                    and fnmatchcase(reason, c.get("onReason", "*"))):
+                return c.get("action", "").lower() == "retry"
+        return True
+
+    def _kill(p):
+        """SIGTERM the attempt's process group, SIGKILL 2 s later (ECS stop semantics, shortened)."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try: os.killpg(p.pid, sig); p.wait(2)
+            except (OSError, subprocess.TimeoutExpired): pass
+        p.wait()
+
+    def _attempt(job, n):
+        """Run attempt n (1-based) as a subprocess; record it in job.attempts; return the exit code."""
+        cp, ov = job.job_definition.container_properties, job.container_overrides
+        if cp is None: raise ValueError("MOTO_BATCH_RUN_LOCAL runs containerProperties jobs only (no multinode/EKS)")
+        cmd = [_subst(job.parameters, str(x)) for x in (ov.get("command") or cp.get("command") or [])]
+        region, port = job.job_definition._region, settings.moto_server_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # never leak real AWS config
+        env.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="test",
+                   AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION=region, AWS_REGION=region)
+        env.update({e["name"]: str(e["value"]) for e in cp.get("environment", []) + (ov.get("environment") or [])})
+        env.update(AWS_BATCH_JOB_ID=job.job_id, AWS_BATCH_JOB_ATTEMPT=str(n), AWS_BATCH_JQ_NAME=job.job_queue.name)
+        if job.job_queue.environments: env["AWS_BATCH_CE_NAME"] = job.job_queue.environments[0].name
+        if "index" in job.array_properties: env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_properties["index"])
+        os.makedirs(LOG_DIR, exist_ok=True)
+        path = os.path.join(LOG_DIR, f"{job.job_id}-{n}.log")
+        job.log_stream_name = f"{job.job_definition.name}/default/{job.job_id}-{n}"
+        _to(job, "STARTING")
+        job.job_started_at = datetime.now()
+        job._start_attempt()
+        why, limit = _EXITED, job._get_attempt_duration()
+        with open(path, "wb") as out:
+            try:
+                if not cmd: raise OSError("no command: set containerProperties.command or containerOverrides.command")
+                p = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+            except OSError as e:                                   # e.g. executable not found
+                out.write(f"{e}\n".encode()); rc, why = 127, f"CannotStartContainerError: {e}"[:255]
+            else:
+                _LIVE.add(p); _to(job, "RUNNING")
+                while p.poll() is None:
+                    late = limit and (datetime.now() - job.job_started_at).total_seconds() > limit
+                    if job.stop or late:
+                        why = job.job_stopped_reason if job.stop else "Job attempt duration exceeded timeout"
+                        _kill(p); break
+                    time.sleep(0.1)
+                _LIVE.discard(p)
+                rc = p.returncode if p.returncode >= 0 else 128 - p.returncode   # killed by signal s -> 128+s
+        job.exit_code, job.job_stopped_reason, job._reason = rc, why, f"exit code {rc}; log {path}"
+        a = job.latest_attempt
+        a["container"].update(exitCode=rc, reason=job._reason, logStreamName=job.log_stream_name)
+        a.update(statusReason=why, stoppedAt=_ms(datetime.now()))
+        try:  # mirror the log into moto CloudWatch Logs (/aws/batch/job), like the docker runner does
+            with open(path, errors="replace") as f: lines = [l for l in f.read().splitlines() if l][-10000:]
+            lb, now = job._log_backend, int(time.time() * 1000)
+            lb.ensure_log_group(job._log_group); lb.ensure_log_stream(job._log_group, job.log_stream_name)
+            if lines: lb.put_log_events(job._log_group, job.log_stream_name, [{"timestamp": now, "message": l} for l in lines])
+        except Exception:
+            log.exception("could not copy %s to CloudWatch Logs", path)
+        return rc
+
+    def _run_local(self):
+        """Replaces Job.run (docker): SUBMITTED>PENDING>RUNNABLE>STARTING>RUNNING>SUCCEEDED|FAILED, with retries."""
+        ok = False
+        try:
+            _to(self, "PENDING")
+            if self.depends_on and not self._wait_for_dependencies():
+                self.job_stopped_reason = self.job_stopped_reason or "Dependent Job failed"; return
+            attempts = max(1, int(self.retry_strategy.get("attempts") or 1))
+            for n in range(1, attempts + 1):
+                if n > 1: self.status = "RUNNABLE"                      # a failed attempt is re-queued
+                _to(self, "RUNNABLE")
+                got = False
+                while not self.stop and not (got := _SLOTS.acquire(timeout=0.2)): pass  # RUNNABLE till a slot frees
+                if not got: break
+                try:
+                    if self.stop: break
+                    rc = _attempt(self, n)
+                finally: _SLOTS.release()
+                ok = rc == 0
+                if ok or self.stop or not _retry_allowed(self.retry_strategy, rc, self.job_stopped_reason, self._reason): break
+        except Exception as e:
+            log.exception("local Batch job %s failed", self.job_id)
+            self.job_stopped_reason = f"moto local runner error: {e!r}"[:255]
+        finally:
+            self._mark_stopped(success=ok and not self.stop)
+    Job.run = _run_local
+
+    @atexit.register  # moto's SIGTERM/SIGINT handler calls sys.exit(0), so this runs on those too
+    def _kill_all():
+        for p in list(_LIVE):
+            try: os.killpg(p.pid, signal.SIGKILL)
+            except OSError: pass
+
+# ---- start moto_server (it sets MOTO_PORT from -p when unset; SFN integrations call back on that port)
+from moto.server import main
+main(sys.argv[1:])
