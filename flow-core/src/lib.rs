@@ -59,12 +59,13 @@ pub mod __private {
     pub use crate::flow::{panic_message, StepReturn, SwitchReturn};
     pub use crate::params::{check_value, parse_value, unknown};
     pub use crate::{
-        Ctx, Flow, IndexPath, Inputs, ParamError, Params, StepCall, StepError, StepErrorKind,
-        StepInput, StepOutcome, SwitchChoice,
+        Ctx, Flow, IndexPath, Inputs, NoParams, ParamError, Params, StepCall, StepError,
+        StepErrorKind, StepInput, StepOutcome, SwitchChoice,
     };
     pub use flow_graph::{validate, Analysis, FlowGraph, ParamSpec};
     pub use serde_json::Value;
     pub use std::boxed::Box;
+    pub use std::format;
     pub use std::option::Option;
     pub use std::result::Result;
     pub use std::string::{String, ToString};
@@ -165,6 +166,11 @@ pub mod __private {
             StepErrorKind::Internal,
             format!("flow `{flow}` has no step `{step}`"),
         )
+    }
+
+    /// A default value as JSON, for `ParamSpec::default`.
+    pub fn default_json<T: serde::Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
     }
 
     /// The error for a join called without inputs.

@@ -99,8 +99,18 @@ pub fn parse_value<T: Serialize + DeserializeOwned>(
 ) -> Result<Value, ParamError> {
     let parsed: Result<T, String> = match serde_json::from_str::<T>(raw) {
         Ok(v) => Ok(v),
-        Err(json_err) => serde_json::from_value::<T>(Value::String(raw.to_string()))
-            .map_err(|_| json_err.to_string()),
+        Err(json_err) => {
+            let as_string = serde_json::from_value::<T>(Value::String(raw.to_string()));
+            // Report the error of the reading that was meant: JSON if the text is JSON at all.
+            let is_json = serde_json::from_str::<Value>(raw).is_ok();
+            as_string.map_err(|string_err| {
+                if is_json {
+                    json_err.to_string()
+                } else {
+                    string_err.to_string()
+                }
+            })
+        }
     };
     match parsed {
         Ok(v) => serde_json::to_value(v).map_err(|e| invalid(name, type_name, raw, e.to_string())),

@@ -1,14 +1,77 @@
-//! Placeholder while the macros are written.
+//! The `#[flow]`, `#[step]` and `#[derive(Params)]` macros. Use them through `flow-core`,
+//! which re-exports them; the generated code names everything through
+//! `::flow_core::__private`.
+//!
+//! `#[flow]` runs three passes over the impl block: parse (`ast.rs`), check (`check.rs`,
+//! which runs the graph rules of `flow-graph`, the same ones the runtime validator uses)
+//! and expand (`expand.rs`). Every error is collected and reported at its own span, and
+//! the impl block is still emitted, so one mistake does not cascade.
+
+mod ast;
+mod check;
+mod errors;
+mod expand;
+mod params;
+
 use proc_macro::TokenStream;
+
+/// Turns an impl block whose `#[step]` methods form a flow into `impl Flow`, checking the
+/// graph at compile time.
+///
+/// Flow options: `params = Type`, `schedule = "cron(...)"`, `tags = ["..."]`.
+/// Step options: `next = step`, `next = [a, b]` (split), `foreach = field, next = body`,
+/// `switch = [a, b]`, `retry(times = 3, backoff = "2s")`, `timeout = "10m"`, `catch`,
+/// `resources(cpu = 2, memory = 4096, gpu = 1)`, `batch(image = "...", queue = "...",
+/// job_role = "...")`.
 #[proc_macro_attribute]
-pub fn flow(_a: TokenStream, i: TokenStream) -> TokenStream {
-    i
+pub fn flow(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = errors::Errors::default();
+    let args = ast::FlowArgs::parse(attr.into(), &mut errors);
+    let item = match syn::parse::<syn::ItemImpl>(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let e = syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "#[flow] goes on the impl block of a flow struct: `#[flow] impl MyFlow { ... }`",
+            );
+            let mut out = proc_macro2::TokenStream::from(item);
+            out.extend(e.to_compile_error());
+            return out.into();
+        }
+    };
+    let Some(flow) = ast::FlowImpl::parse(item.clone(), &mut errors) else {
+        let mut out = quote::quote!(#item);
+        out.extend(errors.to_compile_errors());
+        return out.into();
+    };
+    let checked = check::check(&flow, &args, &mut errors);
+    let mut out = expand::expand(&flow, &args, &checked);
+    out.extend(errors.to_compile_errors());
+    out.into()
 }
+
+/// Marks a method of a `#[flow]` impl block as a step. `#[flow]` consumes it; on its own it
+/// is an error.
 #[proc_macro_attribute]
-pub fn step(_a: TokenStream, i: TokenStream) -> TokenStream {
-    i
+pub fn step(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut out = proc_macro2::TokenStream::from(item);
+    out.extend(
+        syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "#[step] only works on methods of an impl block marked #[flow]; add #[flow] to the \
+             impl block: `#[flow] impl MyFlow { ... }`",
+        )
+        .to_compile_error(),
+    );
+    out.into()
 }
-#[proc_macro_derive(Params, attributes(param))]
-pub fn params(_i: TokenStream) -> TokenStream {
-    TokenStream::new()
+
+/// Derives `Params` for a struct of flow parameters: each field is a `--flag`, its doc
+/// comment the help text, and `Default` gives the defaults.
+#[proc_macro_derive(Params)]
+pub fn derive_params(input: TokenStream) -> TokenStream {
+    match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => params::derive(input).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
 }
