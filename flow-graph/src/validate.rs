@@ -423,8 +423,12 @@ fn structure_rules(
                     stack.pop();
                 }
             }
-            match close_split(graph, v, &contributions) {
-                Ok((split, below)) => {
+            let (closed, error) = close_split(graph, v, &contributions);
+            if let Some(error) = error {
+                errors.push(error);
+            }
+            match closed {
+                Some((split, below)) => {
                     if let Some(previous) = join_of.insert(split, v) {
                         errors.push(GraphError::at_step(
                             name(v),
@@ -440,10 +444,7 @@ fn structure_rules(
                     split_of.insert(v, split);
                     below
                 }
-                Err(error) => {
-                    errors.push(error);
-                    Vec::new()
-                }
+                None => Vec::new(),
             }
         } else if contributions.len() > 1 {
             errors.push(merge_without_join(graph, v, &contributions));
@@ -566,19 +567,33 @@ fn kind_word(graph: &FlowGraph, step: usize) -> &'static str {
     }
 }
 
-/// The split a join closes and the stack below it, or why the join is malformed.
+/// The split a join closes and the stack below it, and why the join is malformed. A join
+/// that misses branches still closes its split, so later steps are not blamed for it.
 fn close_split(
     graph: &FlowGraph,
     join: usize,
     contributions: &[(usize, Stack)],
-) -> Result<(usize, Stack), GraphError> {
+) -> (Option<(usize, Stack)>, Option<GraphError>) {
+    match close_split_inner(graph, join, contributions) {
+        Ok(closed) => (Some(closed), None),
+        Err((closed, error)) => (closed, Some(error)),
+    }
+}
+
+type Closed = (usize, Stack);
+
+fn close_split_inner(
+    graph: &FlowGraph,
+    join: usize,
+    contributions: &[(usize, Stack)],
+) -> Result<Closed, (Option<Closed>, GraphError)> {
     let name = |i: usize| graph.steps[i].name.as_str();
     let j = name(join);
     let mut split: Option<(usize, usize)> = None; // (split step, contributing predecessor)
     let mut branches = BTreeSet::new();
     for (pred, stack) in contributions {
         let Some(Open::Split(frame)) = stack.last() else {
-            return Err(GraphError::at_step(
+            return Err((None, GraphError::at_step(
                 j,
                 format!(
                     "step `{j}` takes `Inputs<Self>`, so it is a join, but `{}` leads to it from outside \
@@ -587,11 +602,11 @@ fn close_split(
                     name(*pred),
                     name(*pred)
                 ),
-            ));
+            )));
         };
         match split {
             Some((s, other)) if s != frame.step => {
-                return Err(GraphError::at_step(
+                return Err((None, GraphError::at_step(
                     j,
                     format!(
                         "join `{j}` is reached from `{}` inside {} `{}` and from `{}` inside {} `{}`; \
@@ -603,13 +618,14 @@ fn close_split(
                         kind_word(graph, frame.step),
                         name(frame.step)
                     ),
-                ));
+                )));
             }
             _ => split = Some((frame.step, *pred)),
         }
         branches.insert(frame.kind);
     }
     let (split, _) = split.expect("a reachable join has a predecessor");
+    let below = contributions[0].1[..contributions[0].1.len() - 1].to_vec();
     if let Transition::Split(targets) = &graph.steps[split].transition {
         let missing: Vec<&str> = targets
             .iter()
@@ -618,7 +634,7 @@ fn close_split(
             .map(|(_, t)| t.as_str())
             .collect();
         if !missing.is_empty() {
-            return Err(GraphError::at_step(
+            return Err((Some((split, below)), GraphError::at_step(
                 j,
                 format!(
                     "join `{j}` closes split `{}`, but its branch {} never reaches `{j}`; route {} to `{j}`",
@@ -626,10 +642,9 @@ fn close_split(
                     list(&missing),
                     if missing.len() == 1 { "it" } else { "them" }
                 ),
-            ));
+            )));
         }
     }
-    let below = contributions[0].1[..contributions[0].1.len() - 1].to_vec();
     Ok((split, below))
 }
 

@@ -304,11 +304,18 @@ pub struct Step {
     pub args: StepArgs,
     pub params: Vec<StepParam>,
     pub is_async: bool,
+    /// Where return-type errors go: the return type, or the name when it returns `()`.
+    pub output_span: Span,
 }
 
 impl Step {
     pub fn name(&self) -> String {
         self.ident.to_string()
+    }
+
+    /// Whether the step is a switch (and not also given `next`, which is reported).
+    pub fn is_switch(&self) -> bool {
+        self.args.switch.is_some() && self.args.next.is_none()
     }
 
     pub fn is_join(&self) -> bool {
@@ -437,7 +444,12 @@ fn parse_step(method: &mut ImplItemFn, attr_index: usize, errors: &mut Errors) -
             ));
         }
     }
+    let output_span = match &sig.output {
+        syn::ReturnType::Default => sig.ident.span(),
+        syn::ReturnType::Type(_, ty) => ty.span(),
+    };
     Step {
+        output_span,
         doc: doc_of(&method.attrs),
         is_async: sig.asyncness.is_some(),
         ident: sig.ident.clone(),

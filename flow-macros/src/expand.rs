@@ -26,7 +26,7 @@ pub fn switch_enum_ident(step: &Step) -> syn::Ident {
 }
 
 fn switch_enum(step: &Step, flow: &syn::Ident) -> TokenStream {
-    let Some(targets) = &step.args.switch else {
+    let Some(targets) = step.args.switch.as_ref().filter(|_| step.is_switch()) else {
         return TokenStream::new();
     };
     let ident = switch_enum_ident(step);
@@ -118,12 +118,12 @@ fn call_arm(step: &Step, checked: &Checked, flow_name: &str) -> TokenStream {
             },
         }
     }
-    let convert = match &step.args.switch {
-        Some(_) => {
-            let e = switch_enum_ident(step);
-            quote!(<_ as ::flow_core::__private::SwitchReturn<#e>>::into_result)
-        }
-        None => quote!(::flow_core::__private::StepReturn::into_result),
+    let out = step.output_span;
+    let convert = if step.is_switch() {
+        let e = switch_enum_ident(step);
+        quote_spanned!(out=> <_ as ::flow_core::__private::SwitchReturn<#e>>::into_result)
+    } else {
+        quote_spanned!(out=> ::flow_core::__private::StepReturn::into_result)
     };
     let span = method.span();
     let call = if step.is_async {

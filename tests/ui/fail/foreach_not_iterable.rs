@@ -1,0 +1,21 @@
+use flow_core::prelude::*;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct F {
+    items: Vec<u32>,
+    x: u32,
+}
+
+#[flow]
+impl F {
+    #[step(foreach = x, next = item)]
+    fn start(&mut self) {}
+    #[step(next = join)]
+    fn item(&mut self, i: &u32) {}
+    #[step(next = end)]
+    fn join(&mut self, inputs: Inputs<Self>) {}
+    #[step]
+    fn end(&mut self) {}
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+use flow_core::prelude::*;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct F {
+    items: Vec<u32>,
+    x: u32,
+}
+
+#[flow]
+impl F {
+    #[step(next = finish)]
+    fn start(&mut self) {}
+    #[step]
+    fn finish(&mut self) {}
+}
+
+fn main() {}

@@ -1,0 +1,19 @@
+use flow_core::prelude::*;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct F {
+    items: Vec<u32>,
+    x: u32,
+}
+
+#[flow]
+impl F {
+    #[step(next = end, switch = [a, end])]
+    fn start(&mut self) {}
+    #[step(next = end)]
+    fn a(&mut self) {}
+    #[step]
+    fn end(&mut self) {}
+}
+
+fn main() {}

@@ -1,0 +1,19 @@
+use flow_core::prelude::*;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct F {
+    items: Vec<u32>,
+    x: u32,
+}
+
+#[flow]
+impl F {
+    #[step(foreach = items, next = item)]
+    fn start(&mut self) {}
+    #[step(next = end)]
+    fn item(&mut self, i: &u32) {}
+    #[step]
+    fn end(&mut self) {}
+}
+
+fn main() {}
