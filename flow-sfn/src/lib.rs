@@ -1,1 +1,42 @@
-//! placeholder
+//! Compiles a flow, unchanged, to an AWS Step Functions state machine whose tasks are AWS
+//! Batch jobs running the flow's own binary (`<binary> step ...`), and (soon) deploys and
+//! operates it.
+//!
+//! The compiler is a pure function: no user code runs and no AWS API is called, so the
+//! output can be printed (`step-functions create --only-json`), snapshotted and validated
+//! offline.
+//!
+//! ```
+//! use flow_graph::{FlowGraph, StepSpec, Transition};
+//! use flow_sfn::{compile_graph, DeployConfig, S3Root};
+//!
+//! let graph = FlowGraph::new("HelloFlow", vec![
+//!     StepSpec::new("start", Transition::Next("hello".into())),
+//!     StepSpec::new("hello", Transition::Next("end".into())),
+//!     StepSpec::new("end", Transition::End),
+//! ]);
+//! let root = S3Root::parse("s3://my-bucket/flows").unwrap();
+//! let config = DeployConfig::new("HelloFlow", root, "my-image:1", "my-queue", "hello-flow");
+//! let deployment = compile_graph(&graph, &config).unwrap();
+//! // Three steps, three Batch tasks, plus the states that set up a (fresh or resumed) run.
+//! assert_eq!(deployment.report.state_count, 6);
+//! assert_eq!(deployment.definition["States"]["hello"]["Type"], "Task");
+//! assert!(deployment.definition_json().contains("batch:submitJob.sync"));
+//! ```
+//!
+//! Module map: [`config`] (settings and their flags), [`compile`] (the compiler:
+//! [`compile::asl`], [`compile::job_definition`], [`compile::history_budget`],
+//! [`compile::names`], [`compile::intrinsics`], [`compile::execution_input`]) and [`cli`]
+//! (the `step-functions` command).
+
+pub mod cli;
+pub mod compile;
+pub mod config;
+mod json;
+
+pub use cli::{run_step_functions_command, step_functions_command};
+pub use compile::execution_input::{execution_input, ExecutionInputError};
+pub use compile::history_budget::{ExecutionBudget, MAX_HISTORY_EVENTS};
+pub use compile::{compile, compile_graph, CompileError, CompileReport, Deployment};
+pub use config::{ConfigError, DeployConfig, S3Root, SfnArgs};
+pub use json::to_canonical_pretty;

@@ -1,0 +1,426 @@
+//! The Amazon States Language definition of a flow.
+//!
+//! Each step is one `batch:submitJob.sync` Task state; the graph's shape maps onto states:
+//! a static split onto a Parallel state, a foreach onto a Distributed Map over the item
+//! list the foreach task wrote, a switch onto a read of the decision it wrote and a Choice
+//! state. A split's or foreach's branches are sub-machines that end where the join takes
+//! over; the join then continues in the enclosing machine.
+//!
+//! Only control values travel in the state, never artifacts:
+//! `{"run_id": "<execution name>", "index": "<foreach index key>", "origin_run_id": "<run or empty>"}`,
+//! plus, after a switch, the decision it read (`"switch": {"decision": {"next": "<step>"}}`).
+//! Every task keeps its input as its output (`ResultPath: null`), and so do Parallel and
+//! Map states, so a join sees the state of the step that opened its split or foreach.
+
+use super::intrinsics::{
+    task_object_key, TaskCommand, TaskObject, ORIGIN_RUN_ID_PATH, RUN_ID_PATH,
+};
+use super::job_definition::StepJob;
+use super::names::{job_name, map_label, state_name, StateRole};
+use super::CompileError;
+use crate::config::DeployConfig;
+use flow_core::IndexPath;
+use flow_graph::{Analysis, FlowGraph, Transition};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The Task resource that submits a Batch job and waits for it to finish.
+pub const BATCH_SUBMIT_JOB_SYNC: &str = "arn:aws:states:::batch:submitJob.sync";
+/// The Task resource that reads an S3 object (request-response).
+pub const S3_GET_OBJECT: &str = "arn:aws:states:::aws-sdk:s3:getObject";
+/// The Distributed Map item reader over an S3 object.
+pub const S3_ITEM_READER: &str = "arn:aws:states:::s3:getObject";
+/// The Distributed Map result writer to S3.
+pub const S3_RESULT_WRITER: &str = "arn:aws:states:::s3:putObject";
+
+/// How often a rejected `SubmitJob` (Batch allows 50 per second per account) is retried.
+pub const SUBMIT_THROTTLE_MAX_ATTEMPTS: u64 = 5;
+/// How often a failed read of a switch decision (S3 throttling) is retried.
+pub const S3_READ_MAX_ATTEMPTS: u64 = 3;
+
+/// The Choice state every execution starts at (it normalises the origin run id).
+pub const INITIALIZE_STATE: &str = "initialize-run";
+/// The Pass state that sets up the state of a fresh run.
+pub const NEW_RUN_STATE: &str = "new-run";
+/// The Pass state that sets up the state of a resumed run.
+pub const RESUMED_RUN_STATE: &str = "resumed-run";
+/// The datastore folder (under the flow's) where Distributed Maps write their run results.
+pub const MAP_RESULTS_FOLDER: &str = "sfn-map-results";
+
+/// The definition and, for messages, which step each state belongs to.
+pub(crate) struct BuiltAsl {
+    pub definition: Value,
+    pub state_steps: BTreeMap<String, String>,
+}
+
+pub(crate) fn build(
+    graph: &FlowGraph,
+    analysis: &Analysis,
+    config: &DeployConfig,
+    jobs: &[StepJob],
+) -> Result<BuiltAsl, CompileError> {
+    let mut builder = Builder {
+        graph,
+        analysis,
+        config,
+        jobs,
+        index: graph
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect(),
+        owners: BTreeMap::new(),
+    };
+    let start = builder.index[flow_graph::START];
+    let body = builder.scope(start, None)?;
+    let mut states = match body {
+        Value::Object(mut scope) => match scope.remove("States") {
+            Some(Value::Object(states)) => states,
+            _ => unreachable!("a scope always has States"),
+        },
+        _ => unreachable!("a scope is an object"),
+    };
+    let start_state = state_name(flow_graph::START, StateRole::Task);
+    for (name, state) in builder.initial_states(&start_state) {
+        builder.claim(&name, "(run setup)")?;
+        states.insert(name, state);
+    }
+    let definition = json!({
+        "Comment": format!(
+            "Flow `{}`, compiled by flow-sfn: each Task runs one step of the flow's own binary in AWS Batch",
+            graph.name
+        ),
+        "StartAt": INITIALIZE_STATE,
+        "States": states,
+    });
+    Ok(BuiltAsl {
+        definition,
+        state_steps: builder.owners,
+    })
+}
+
+struct Builder<'a> {
+    graph: &'a FlowGraph,
+    analysis: &'a Analysis,
+    config: &'a DeployConfig,
+    jobs: &'a [StepJob],
+    index: BTreeMap<&'a str, usize>,
+    /// Every state name emitted so far, and the step it belongs to.
+    owners: BTreeMap<String, String>,
+}
+
+impl Builder<'_> {
+    fn step_name(&self, step: usize) -> &str {
+        &self.graph.steps[step].name
+    }
+
+    /// The name of `step`'s state in `role`, registered as taken.
+    fn name(&mut self, step: usize, role: StateRole) -> Result<String, CompileError> {
+        let step_name = self.step_name(step).to_string();
+        let name = state_name(&step_name, role);
+        self.claim(&name, &step_name)?;
+        Ok(name)
+    }
+
+    /// The name of `step`'s Task state, without registering it (for `Next` fields).
+    fn task_name(&self, step: usize) -> String {
+        state_name(self.step_name(step), StateRole::Task)
+    }
+
+    fn claim(&mut self, name: &str, step: &str) -> Result<(), CompileError> {
+        match self.owners.insert(name.to_string(), step.to_string()) {
+            Some(first) => Err(CompileError::StateNameCollision {
+                name: name.to_string(),
+                first,
+                second: step.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The sub-machine that runs from `entry` until `terminator` (the join closing the
+    /// enclosing split or foreach; `None` for the whole flow).
+    fn scope(&mut self, entry: usize, terminator: Option<usize>) -> Result<Value, CompileError> {
+        let mut states = Map::new();
+        let mut pending = vec![entry];
+        let mut done = BTreeSet::new();
+        while let Some(step) = pending.pop() {
+            if done.insert(step) {
+                self.emit_step(step, terminator, &mut states, &mut pending)?;
+            }
+        }
+        Ok(json!({"StartAt": self.task_name(entry), "States": states}))
+    }
+
+    fn emit_step(
+        &mut self,
+        step: usize,
+        terminator: Option<usize>,
+        states: &mut Map<String, Value>,
+        pending: &mut Vec<usize>,
+    ) -> Result<(), CompileError> {
+        let spec = &self.graph.steps[step];
+        let task_name = self.name(step, StateRole::Task)?;
+        let task = self.task_state(step);
+        match &spec.transition {
+            Transition::End => {
+                states.insert(task_name, then(task, None));
+            }
+            Transition::Next(target) => {
+                let target = self.index[target.as_str()];
+                let next = if Some(target) == terminator {
+                    None
+                } else {
+                    pending.push(target);
+                    Some(self.task_name(target))
+                };
+                states.insert(task_name, then(task, next));
+            }
+            Transition::Split(targets) => {
+                let join = self.join_of(step);
+                let split_name = self.name(step, StateRole::Split)?;
+                let branches = targets
+                    .iter()
+                    .map(|t| self.scope(self.index[t.as_str()], Some(join)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let parallel = json!({
+                    "Type": "Parallel",
+                    "Branches": branches,
+                    "ResultPath": null,
+                });
+                states.insert(task_name, then(task, Some(split_name.clone())));
+                states.insert(split_name, then(parallel, Some(self.task_name(join))));
+                pending.push(join);
+            }
+            Transition::Foreach { body, .. } => {
+                let join = self.join_of(step);
+                let map_name = self.name(step, StateRole::Foreach)?;
+                let body = self.scope(self.index[body.as_str()], Some(join))?;
+                let map = self.foreach_map(step, body)?;
+                states.insert(task_name, then(task, Some(map_name.clone())));
+                states.insert(map_name, then(map, Some(self.task_name(join))));
+                pending.push(join);
+            }
+            Transition::Switch(targets) => {
+                let read_name = self.name(step, StateRole::ReadDecision)?;
+                let choose_name = self.name(step, StateRole::Choose)?;
+                let unknown_name = self.name(step, StateRole::UnknownDecision)?;
+                let mut choices = Vec::new();
+                for target in targets {
+                    let t = self.index[target.as_str()];
+                    let next = if Some(t) == terminator {
+                        // A Choice cannot end a branch itself: hand over to a Pass that does.
+                        let end_name = self.name(step, StateRole::BranchEnd)?;
+                        states.insert(end_name.clone(), json!({"Type": "Pass", "End": true}));
+                        end_name
+                    } else {
+                        pending.push(t);
+                        self.task_name(t)
+                    };
+                    choices.push(json!({
+                        "Variable": "$.switch.decision.next",
+                        "StringEquals": target,
+                        "Next": next,
+                    }));
+                }
+                let key = task_object_key(
+                    &self.config.datastore,
+                    &self.graph.name,
+                    &spec.name,
+                    TaskObject::SwitchDecision,
+                )?;
+                let read = json!({
+                    "Type": "Task",
+                    "Comment": format!("Reads the successor that step `{}` chose", spec.name),
+                    "Resource": S3_GET_OBJECT,
+                    "Parameters": {
+                        "Bucket": self.config.datastore.bucket(),
+                        "Key.$": key,
+                    },
+                    "ResultSelector": {"decision.$": "States.StringToJson($.Body)"},
+                    "ResultPath": "$.switch",
+                    "Retry": [{
+                        "ErrorEquals": ["S3.S3Exception"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": S3_READ_MAX_ATTEMPTS,
+                        "BackoffRate": 2,
+                        "JitterStrategy": "FULL",
+                    }],
+                });
+                let choose = json!({
+                    "Type": "Choice",
+                    "Choices": choices,
+                    "Default": unknown_name,
+                });
+                let target_list = targets
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let unknown = json!({
+                    "Type": "Fail",
+                    "Error": "flowrs.UnknownSwitchDecision",
+                    "Cause": format!(
+                        "step `{}` chose a successor that is none of its declared targets {target_list}; \
+                         the flow's binary in the image is probably not the one this state machine was compiled from",
+                        spec.name
+                    ),
+                });
+                states.insert(task_name, then(task, Some(read_name.clone())));
+                states.insert(read_name, then(read, Some(choose_name.clone())));
+                states.insert(choose_name, choose);
+                states.insert(unknown_name, unknown);
+            }
+        }
+        Ok(())
+    }
+
+    fn join_of(&self, step: usize) -> usize {
+        *self
+            .analysis
+            .join_of
+            .get(&step)
+            .expect("validation pairs every split and foreach with its join")
+    }
+
+    /// The Batch Task of `step`: its job keeps the state unchanged (`ResultPath: null`).
+    fn task_state(&self, step: usize) -> Value {
+        let spec = &self.graph.steps[step];
+        let job = &self.jobs[step];
+        let command = TaskCommand::new(
+            &self.config.binary_name,
+            &self.config.datastore,
+            &spec.name,
+            self.analysis.foreach_depth(step),
+        );
+        let mut task = json!({
+            "Type": "Task",
+            "Resource": BATCH_SUBMIT_JOB_SYNC,
+            "Parameters": {
+                "JobName": job_name(&self.graph.name, &spec.name),
+                "JobDefinition": job.definition_name,
+                "JobQueue": job.queue,
+                "ContainerOverrides": {"Command.$": command.intrinsic()},
+            },
+            "ResultPath": null,
+            // Batch retries the step itself (RetryStrategy); this only retries a submission
+            // that Batch throttled, with full jitter so a wide foreach does not retry in lockstep.
+            "Retry": [{
+                "ErrorEquals": ["Batch.AWSBatchException"],
+                "IntervalSeconds": 2,
+                "MaxAttempts": SUBMIT_THROTTLE_MAX_ATTEMPTS,
+                "BackoffRate": 2,
+                "MaxDelaySeconds": 60,
+                "JitterStrategy": "FULL",
+            }],
+        });
+        if let Some(line) = spec.doc.lines().map(str::trim).find(|l| !l.is_empty()) {
+            task["Comment"] = json!(line);
+        }
+        task
+    }
+
+    /// The Distributed Map of a foreach: one STANDARD child execution per item of the
+    /// list the foreach task wrote, each with its own history. The fan-out is only known
+    /// at run time, so an inline Map (whose iterations all land in this execution's
+    /// history, 40 at a time) could not be proven to fit the history budget.
+    fn foreach_map(&self, step: usize, body: Value) -> Result<Value, CompileError> {
+        let spec = &self.graph.steps[step];
+        let root = &self.config.datastore;
+        let items_key = task_object_key(root, &self.graph.name, &spec.name, TaskObject::ForeachItems)?;
+        let mut processor = body;
+        processor["ProcessorConfig"] = json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"});
+        Ok(json!({
+            "Type": "Map",
+            "Label": map_label(&spec.name),
+            "ItemReader": {
+                "Resource": S3_ITEM_READER,
+                "ReaderConfig": {"InputType": "JSON"},
+                "Parameters": {"Bucket": root.bucket(), "Key.$": items_key},
+            },
+            "ItemSelector": {
+                "run_id.$": RUN_ID_PATH,
+                "index.$": "$$.Map.Item.Value",
+                "origin_run_id.$": ORIGIN_RUN_ID_PATH,
+            },
+            "ItemProcessor": processor,
+            "MaxConcurrency": self.config.max_foreach_concurrency,
+            // Without a writer the children's outputs come back as one array, which fails
+            // the state past 256 KiB (a few thousand items); written to S3 it never does.
+            "ResultWriter": {
+                "Resource": S3_RESULT_WRITER,
+                "Parameters": {
+                    "Bucket": root.bucket(),
+                    "Prefix": root.key(&format!("{}/{MAP_RESULTS_FOLDER}", self.graph.name)),
+                },
+            },
+            "ResultPath": null,
+        }))
+    }
+
+    /// The states that turn the execution input `{"params", "origin_run_id"}` into the
+    /// state every task reads; the origin run id becomes `""` for a fresh run so that the
+    /// task command always has the same shape.
+    fn initial_states(&self, start_state: &str) -> Vec<(String, Value)> {
+        let root_index = IndexPath::root().key();
+        let initialize = json!({
+            "Type": "Choice",
+            "Choices": [{
+                "Or": [
+                    {"Variable": ORIGIN_RUN_ID_PATH, "IsPresent": false},
+                    {"Variable": ORIGIN_RUN_ID_PATH, "IsNull": true},
+                ],
+                "Next": NEW_RUN_STATE,
+            }],
+            "Default": RESUMED_RUN_STATE,
+        });
+        let new_run = json!({
+            "Type": "Pass",
+            "Parameters": {
+                "run_id.$": "$$.Execution.Name",
+                "index": root_index,
+                "origin_run_id": "",
+            },
+            "Next": start_state,
+        });
+        let resumed_run = json!({
+            "Type": "Pass",
+            "Parameters": {
+                "run_id.$": "$$.Execution.Name",
+                "index": root_index,
+                "origin_run_id.$": ORIGIN_RUN_ID_PATH,
+            },
+            "Next": start_state,
+        });
+        vec![
+            (INITIALIZE_STATE.to_string(), initialize),
+            (NEW_RUN_STATE.to_string(), new_run),
+            (RESUMED_RUN_STATE.to_string(), resumed_run),
+        ]
+    }
+}
+
+/// `state` with `Next: next`, or `End: true` when `next` is `None`.
+fn then(mut state: Value, next: Option<String>) -> Value {
+    match next {
+        Some(next) => state["Next"] = json!(next),
+        None => state["End"] = json!(true),
+    }
+    state
+}
+
+/// The number of states in a definition, those inside branches and map bodies included.
+pub fn count_states(machine: &Value) -> usize {
+    machine["States"].as_object().map_or(0, |states| {
+        states
+            .values()
+            .map(|state| {
+                let nested: usize = state["Branches"]
+                    .as_array()
+                    .map_or(0, |b| b.iter().map(count_states).sum());
+                1 + nested + count_states(&state["ItemProcessor"])
+            })
+            .sum()
+    })
+}

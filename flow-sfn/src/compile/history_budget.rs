@@ -1,0 +1,338 @@
+//! The history-event budget: Step Functions fails an execution that records more than
+//! 25,000 history events, so the compiler computes, from the generated definition itself,
+//! the most events each execution can record and refuses a flow that could exceed it.
+//!
+//! Events per state (from the Step Functions history event types):
+//! * an execution: `ExecutionStarted` + `ExecutionSucceeded` (or `Failed`): 2;
+//! * a `.sync` Task: `TaskStateEntered`, `TaskScheduled`, `TaskStarted`, `TaskSubmitted`,
+//!   `TaskSucceeded`, `TaskStateExited`: 6; a request-response Task (an S3 read) has no
+//!   `TaskSubmitted`: 5; each retry of a Task (its `Retry` `MaxAttempts`) adds at most
+//!   `TaskScheduled`, `TaskStarted` and `TaskFailed` (or `TaskSubmitFailed`): 3. Batch's own
+//!   retries of the job happen inside Batch and add nothing;
+//! * Choice and Pass: entered + exited: 2; Fail: entered: 1 (`ExecutionFailed` replaces
+//!   `ExecutionSucceeded`);
+//! * Parallel: entered, started, succeeded, exited: 4, plus every state of every branch;
+//! * Distributed Map: entered, started, `MapRunStarted`, `MapRunSucceeded`, succeeded,
+//!   exited: 6 in the parent; each item is a child execution with its own history, budgeted
+//!   separately.
+//!
+//! A Choice costs its most expensive alternative. "Worst case" counts every retry;
+//! "typical" counts none.
+
+use super::CompileError;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The most history events one Step Functions execution can record.
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+const EXECUTION_EVENTS: u64 = 2;
+const SYNC_TASK_EVENTS: u64 = 6;
+const REQUEST_RESPONSE_TASK_EVENTS: u64 = 5;
+const RETRY_EVENTS: u64 = 3;
+const CHOICE_OR_PASS_EVENTS: u64 = 2;
+const FAIL_EVENTS: u64 = 1;
+const SUCCEED_EVENTS: u64 = 2;
+const PARALLEL_EVENTS: u64 = 4;
+const DISTRIBUTED_MAP_EVENTS: u64 = 6;
+
+/// The history budget of one kind of execution of the state machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExecutionBudget {
+    /// Which execution: the run itself, or each child execution of a foreach.
+    pub execution: String,
+    /// For a foreach's child executions, the foreach step.
+    pub foreach_step: Option<String>,
+    /// Batch tasks one such execution runs itself (not counting child executions).
+    pub batch_tasks: u64,
+    /// Events recorded when no submission is throttled.
+    pub typical_events: u64,
+    /// Events recorded when every retry is used.
+    pub worst_case_events: u64,
+    /// The step whose states record the most events in this execution.
+    pub heaviest_step: String,
+    /// Worst-case events of the heaviest step's states (its branches included).
+    pub heaviest_step_events: u64,
+    /// Whether the heaviest step is a static split (its branches share this history).
+    pub heaviest_is_split: bool,
+}
+
+/// The budgets of the run's execution and of each foreach's child executions, outermost
+/// first; `state_steps` maps each state name to its step.
+pub fn budgets(definition: &Value, state_steps: &BTreeMap<String, String>) -> Vec<ExecutionBudget> {
+    let mut out = Vec::new();
+    let mut walker = Walker {
+        state_steps,
+        children: Vec::new(),
+    };
+    let top = walker.execution(definition);
+    out.push(top.into_budget("the run's execution".to_string(), None));
+    // Child executions found while walking, breadth first: each is walked on its own.
+    let mut queue = std::mem::take(&mut walker.children);
+    let mut i = 0;
+    while i < queue.len() {
+        let (step, processor) = queue[i].clone();
+        let summary = walker.execution(&processor);
+        queue.append(&mut walker.children);
+        out.push(summary.into_budget(
+            format!("each child execution of foreach `{step}`"),
+            Some(step),
+        ));
+        i += 1;
+    }
+    out
+}
+
+/// Refuses the first execution whose worst case exceeds the limit.
+pub fn check(flow: &str, budgets: &[ExecutionBudget]) -> Result<(), CompileError> {
+    for budget in budgets {
+        if budget.worst_case_events <= MAX_HISTORY_EVENTS {
+            continue;
+        }
+        let (cause, fix) = if budget.heaviest_is_split {
+            (
+                format!(
+                    "the branches of split `{}` alone could record {} events",
+                    budget.heaviest_step,
+                    thousands(budget.heaviest_step_events)
+                ),
+                format!(
+                    "turn the branches of `{}` into a foreach over a list (each item then runs as a \
+                     child execution with its own history), or split the flow into smaller flows",
+                    budget.heaviest_step
+                ),
+            )
+        } else {
+            (
+                format!(
+                    "it runs {} Batch tasks, each recording up to {} events (e.g. step `{}`)",
+                    budget.batch_tasks,
+                    SYNC_TASK_EVENTS + RETRY_EVENTS * super::asl::SUBMIT_THROTTLE_MAX_ATTEMPTS,
+                    budget.heaviest_step
+                ),
+                "move repeated steps into a foreach body (each item then runs as a child execution \
+                 with its own history), or split the flow into smaller flows"
+                    .to_string(),
+            )
+        };
+        return Err(CompileError::HistoryBudgetExceeded {
+            flow: flow.to_string(),
+            execution: budget.execution.clone(),
+            step: budget
+                .foreach_step
+                .clone()
+                .unwrap_or_else(|| budget.heaviest_step.clone()),
+            events: thousands(budget.worst_case_events),
+            cause,
+            fix,
+        });
+    }
+    Ok(())
+}
+
+/// `25000` as `25,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Typical and worst-case events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Cost {
+    typical: u64,
+    worst: u64,
+}
+
+impl Cost {
+    fn fixed(events: u64) -> Self {
+        Cost {
+            typical: events,
+            worst: events,
+        }
+    }
+
+    fn plus(self, other: Cost) -> Cost {
+        Cost {
+            typical: self.typical + other.typical,
+            worst: self.worst + other.worst,
+        }
+    }
+
+    fn max(self, other: Cost) -> Cost {
+        Cost {
+            typical: self.typical.max(other.typical),
+            worst: self.worst.max(other.worst),
+        }
+    }
+}
+
+struct Summary {
+    cost: Cost,
+    batch_tasks: u64,
+    heaviest: Option<(u64, String, bool)>,
+}
+
+impl Summary {
+    fn into_budget(self, execution: String, foreach_step: Option<String>) -> ExecutionBudget {
+        let (heaviest_step_events, heaviest_step, heaviest_is_split) =
+            self.heaviest.unwrap_or((0, String::new(), false));
+        ExecutionBudget {
+            execution,
+            foreach_step,
+            batch_tasks: self.batch_tasks,
+            typical_events: EXECUTION_EVENTS + self.cost.typical,
+            worst_case_events: EXECUTION_EVENTS + self.cost.worst,
+            heaviest_step,
+            heaviest_step_events,
+            heaviest_is_split,
+        }
+    }
+}
+
+struct Walker<'a> {
+    state_steps: &'a BTreeMap<String, String>,
+    /// Distributed Map bodies met so far: (foreach step, ItemProcessor).
+    children: Vec<(String, Value)>,
+}
+
+impl Walker<'_> {
+    /// The cost of one execution of `machine` (its own states and branches).
+    fn execution(&mut self, machine: &Value) -> Summary {
+        let mut summary = Summary {
+            cost: Cost::default(),
+            batch_tasks: 0,
+            heaviest: None,
+        };
+        summary.cost = self.machine(machine, &mut summary, true);
+        summary
+    }
+
+    /// The most expensive path through `machine`; per-step costs are charged to
+    /// `summary` when `top` (states of nested branches count towards their split).
+    fn machine(&mut self, machine: &Value, summary: &mut Summary, top: bool) -> Cost {
+        let empty = Map::new();
+        let states = machine["States"].as_object().unwrap_or(&empty);
+        let mut own: BTreeMap<&str, Cost> = BTreeMap::new();
+        let mut per_step: BTreeMap<String, (u64, bool)> = BTreeMap::new();
+        for (name, state) in states {
+            let cost = self.state(name, state, summary);
+            own.insert(name, cost);
+            if top {
+                if let Some(step) = self.state_steps.get(name) {
+                    let entry = per_step.entry(step.clone()).or_default();
+                    entry.0 += cost.worst;
+                    entry.1 |= state["Type"] == "Parallel";
+                }
+            }
+        }
+        if top {
+            for (step, (events, is_split)) in per_step {
+                if summary.heaviest.as_ref().is_none_or(|(max, _, _)| events > *max) {
+                    summary.heaviest = Some((events, step, is_split));
+                }
+            }
+        }
+        let mut memo = BTreeMap::new();
+        let start = machine["StartAt"].as_str().unwrap_or_default();
+        path_cost(start, states, &own, &mut memo)
+    }
+
+    /// The events of one state, its branches included (not its successors).
+    fn state(&mut self, name: &str, state: &Value, summary: &mut Summary) -> Cost {
+        let retries: u64 = state["Retry"]
+            .as_array()
+            .map_or(0, |r| r.iter().filter_map(|r| r["MaxAttempts"].as_u64()).sum());
+        match state["Type"].as_str().unwrap_or_default() {
+            "Task" => {
+                let sync = state["Resource"]
+                    .as_str()
+                    .is_some_and(|r| r.ends_with(".sync"));
+                if sync {
+                    summary.batch_tasks += 1;
+                }
+                let base = if sync {
+                    SYNC_TASK_EVENTS
+                } else {
+                    REQUEST_RESPONSE_TASK_EVENTS
+                };
+                Cost {
+                    typical: base,
+                    worst: base + RETRY_EVENTS * retries,
+                }
+            }
+            "Parallel" => {
+                let mut cost = Cost::fixed(PARALLEL_EVENTS);
+                for branch in state["Branches"].as_array().into_iter().flatten() {
+                    cost = cost.plus(self.machine(branch, summary, false));
+                }
+                cost
+            }
+            "Map" => {
+                let step = self
+                    .state_steps
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| name.to_string());
+                self.children.push((step, state["ItemProcessor"].clone()));
+                Cost::fixed(DISTRIBUTED_MAP_EVENTS)
+            }
+            "Fail" => Cost::fixed(FAIL_EVENTS),
+            "Succeed" => Cost::fixed(SUCCEED_EVENTS),
+            _ => Cost::fixed(CHOICE_OR_PASS_EVENTS),
+        }
+    }
+}
+
+/// The most expensive path from `name` to the end of its machine (the graph is acyclic).
+fn path_cost<'a>(
+    name: &'a str,
+    states: &'a Map<String, Value>,
+    own: &BTreeMap<&str, Cost>,
+    memo: &mut BTreeMap<&'a str, Cost>,
+) -> Cost {
+    if let Some(cost) = memo.get(name) {
+        return *cost;
+    }
+    let Some(state) = states.get(name) else {
+        return Cost::default();
+    };
+    let mut next: Vec<&str> = Vec::new();
+    if let Some(n) = state["Next"].as_str() {
+        next.push(n);
+    }
+    if let Some(d) = state["Default"].as_str() {
+        next.push(d);
+    }
+    for choice in state["Choices"].as_array().into_iter().flatten() {
+        if let Some(n) = choice["Next"].as_str() {
+            next.push(n);
+        }
+    }
+    let rest = next
+        .into_iter()
+        .map(|n| path_cost(n, states, own, memo))
+        .fold(Cost::default(), Cost::max);
+    let cost = own.get(name).copied().unwrap_or_default().plus(rest);
+    memo.insert(name, cost);
+    cost
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(7), "7");
+        assert_eq!(thousands(25_000), "25,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}

@@ -1,0 +1,511 @@
+//! Deployment settings: where the Batch jobs run and where the datastore is.
+//!
+//! Every setting is a flag with an environment-variable fallback ([`SfnArgs`]), resolved
+//! and validated once into a [`DeployConfig`] that the compiler reads. A missing required
+//! setting is an error naming both the flag and the variable, so the user can pick either.
+
+use crate::compile::names::is_valid_state_machine_name;
+use std::fmt;
+
+/// Default vCPUs of a step's Batch job when the step sets no `resources(cpu = ..)`.
+pub const DEFAULT_CPU: u32 = 1;
+/// Default memory (MiB) of a step's Batch job when the step sets no `resources(memory = ..)`.
+pub const DEFAULT_MEMORY_MB: u64 = 4096;
+/// Default cap on concurrently running child executions of one foreach.
+pub const DEFAULT_MAX_FOREACH_CONCURRENCY: u32 = 1000;
+/// Step Functions runs at most this many child executions of a Distributed Map at once.
+pub const MAX_DISTRIBUTED_MAP_CONCURRENCY: u32 = 10_000;
+
+/// The `step-functions` flags, each with an environment-variable fallback.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SfnArgs {
+    /// Container image of the Batch jobs; the flow's binary must be on its PATH.
+    #[arg(long, env = "FLOW_SFN_IMAGE", value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// AWS Batch job queue (name or ARN) the steps are submitted to.
+    #[arg(long, env = "FLOW_SFN_JOB_QUEUE", value_name = "QUEUE")]
+    pub job_queue: Option<String>,
+    /// IAM role ARN the state machine runs as (needed to deploy, not to print JSON).
+    #[arg(long, env = "FLOW_SFN_ROLE_ARN", value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// IAM role ARN the Batch jobs run as (optional).
+    #[arg(long, env = "FLOW_SFN_JOB_ROLE_ARN", value_name = "ARN")]
+    pub job_role_arn: Option<String>,
+    /// Datastore root the steps read and write: s3://bucket[/prefix].
+    #[arg(long, env = "FLOW_SFN_DATASTORE", value_name = "S3_URI")]
+    pub datastore: Option<String>,
+    /// State machine name [default: the flow's name].
+    #[arg(long, env = "FLOW_SFN_STATE_MACHINE", value_name = "NAME")]
+    pub state_machine: Option<String>,
+    /// AWS region [default: $AWS_REGION].
+    #[arg(long, env = "FLOW_SFN_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+    /// File name of the flow's binary inside the image [default: this executable's name].
+    #[arg(long, env = "FLOW_SFN_BINARY_NAME", value_name = "NAME")]
+    pub binary_name: Option<String>,
+    /// vCPUs of steps that set no `resources(cpu = ..)`.
+    #[arg(long, env = "FLOW_SFN_CPU", default_value_t = DEFAULT_CPU, value_name = "VCPUS")]
+    pub cpu: u32,
+    /// Memory (MiB) of steps that set no `resources(memory = ..)`.
+    #[arg(long = "memory", env = "FLOW_SFN_MEMORY_MB", default_value_t = DEFAULT_MEMORY_MB, value_name = "MIB")]
+    pub memory_mb: u64,
+    /// Most child executions of one foreach running at once (1 to 10000).
+    #[arg(
+        long,
+        env = "FLOW_SFN_MAX_FOREACH_CONCURRENCY",
+        default_value_t = DEFAULT_MAX_FOREACH_CONCURRENCY,
+        value_name = "N"
+    )]
+    pub max_foreach_concurrency: u32,
+}
+
+/// A required setting, as the user can give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// What the setting is, for messages.
+    pub what: &'static str,
+    /// The command-line flag.
+    pub flag: &'static str,
+    /// The environment variable.
+    pub env: &'static str,
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: pass `{}` or set `{}`", self.what, self.flag, self.env)
+    }
+}
+
+/// The container image setting.
+pub const IMAGE: Setting = Setting {
+    what: "the container image of the Batch jobs",
+    flag: "--image",
+    env: "FLOW_SFN_IMAGE",
+};
+/// The job queue setting.
+pub const JOB_QUEUE: Setting = Setting {
+    what: "the AWS Batch job queue",
+    flag: "--job-queue",
+    env: "FLOW_SFN_JOB_QUEUE",
+};
+/// The datastore root setting.
+pub const DATASTORE: Setting = Setting {
+    what: "the datastore root (s3://bucket[/prefix])",
+    flag: "--datastore",
+    env: "FLOW_SFN_DATASTORE",
+};
+/// The state machine role setting.
+pub const ROLE_ARN: Setting = Setting {
+    what: "the IAM role ARN of the state machine",
+    flag: "--role-arn",
+    env: "FLOW_SFN_ROLE_ARN",
+};
+/// The region setting.
+pub const REGION: Setting = Setting {
+    what: "the AWS region",
+    flag: "--region",
+    env: "FLOW_SFN_REGION (or AWS_REGION)",
+};
+
+/// Why the deployment settings were rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required setting was given neither as a flag nor in the environment.
+    #[error("missing {0}")]
+    Missing(Setting),
+    /// A setting was given but is not valid.
+    #[error("invalid {setting} `{value}` ({flag}): {why}")]
+    Invalid {
+        /// What the setting is.
+        setting: &'static str,
+        /// The flag (and variable) it came from.
+        flag: &'static str,
+        /// The rejected value.
+        value: String,
+        /// What a valid one looks like.
+        why: String,
+    },
+}
+
+fn invalid(setting: &'static str, flag: &'static str, value: &str, why: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        flag,
+        value: value.to_string(),
+        why: why.into(),
+    }
+}
+
+/// A datastore root in S3: `s3://bucket[/prefix]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Root {
+    bucket: String,
+    prefix: String,
+}
+
+impl S3Root {
+    /// Parses and validates `s3://bucket[/prefix]` (a trailing `/` is ignored).
+    pub fn parse(uri: &str) -> Result<Self, ConfigError> {
+        let bad = |why: &str| invalid("datastore root", "--datastore / FLOW_SFN_DATASTORE", uri, why);
+        let rest = uri
+            .strip_prefix("s3://")
+            .ok_or_else(|| bad("the datastore of a Step Functions deployment is in S3: write s3://bucket[/prefix]"))?;
+        let rest = rest.trim_end_matches('/');
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+            && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && bucket.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && !bucket.contains("..");
+        if !bucket_ok {
+            return Err(bad(
+                "a bucket name has 3 to 63 characters: lowercase letters, digits, '.' and '-', \
+                 starting and ending with a letter or digit",
+            ));
+        }
+        // The prefix ends up inside Step Functions intrinsic strings and S3 keys: keep it to
+        // S3's "safe" characters so no escaping or URL-encoding question ever arises.
+        let prefix_ok = prefix.is_empty()
+            || prefix.split('/').all(|segment| {
+                !segment.is_empty()
+                    && segment != "."
+                    && segment != ".."
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!-_.*()".contains(&b))
+            });
+        if !prefix_ok {
+            return Err(bad(
+                "the prefix is '/'-separated segments of letters, digits and !-_.*(), \
+                 without empty, `.` or `..` segments",
+            ));
+        }
+        Ok(S3Root {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The key prefix, without leading or trailing `/` (empty for the bucket's root).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The S3 key of a datastore key under this root.
+    pub fn key(&self, datastore_key: &str) -> String {
+        if self.prefix.is_empty() {
+            datastore_key.to_string()
+        } else {
+            format!("{}/{datastore_key}", self.prefix)
+        }
+    }
+}
+
+impl fmt::Display for S3Root {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.prefix.is_empty() {
+            write!(f, "s3://{}", self.bucket)
+        } else {
+            write!(f, "s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}
+
+/// Validated deployment settings: what the compiler and the deploy commands need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployConfig {
+    /// The state machine's name (also the prefix of its job definitions).
+    pub state_machine_name: String,
+    /// Where the steps read and write runs.
+    pub datastore: S3Root,
+    /// Default container image of the Batch jobs.
+    pub image: String,
+    /// Default Batch job queue.
+    pub job_queue: String,
+    /// Default IAM role of the Batch jobs.
+    pub job_role_arn: Option<String>,
+    /// IAM role of the state machine (required to deploy, not to compile).
+    pub state_machine_role_arn: Option<String>,
+    /// AWS region (required to deploy, not to compile).
+    pub region: Option<String>,
+    /// File name of the flow's binary inside the image.
+    pub binary_name: String,
+    /// vCPUs of steps without `resources(cpu = ..)`.
+    pub default_cpu: u32,
+    /// Memory (MiB) of steps without `resources(memory = ..)`.
+    pub default_memory_mb: u64,
+    /// Most child executions of one foreach running at once.
+    pub max_foreach_concurrency: u32,
+}
+
+impl DeployConfig {
+    /// Settings with the given required values and defaults for the rest.
+    pub fn new(
+        state_machine_name: impl Into<String>,
+        datastore: S3Root,
+        image: impl Into<String>,
+        job_queue: impl Into<String>,
+        binary_name: impl Into<String>,
+    ) -> Self {
+        DeployConfig {
+            state_machine_name: state_machine_name.into(),
+            datastore,
+            image: image.into(),
+            job_queue: job_queue.into(),
+            job_role_arn: None,
+            state_machine_role_arn: None,
+            region: None,
+            binary_name: binary_name.into(),
+            default_cpu: DEFAULT_CPU,
+            default_memory_mb: DEFAULT_MEMORY_MB,
+            max_foreach_concurrency: DEFAULT_MAX_FOREACH_CONCURRENCY,
+        }
+    }
+
+    /// The state machine role, or an error naming its flag and variable.
+    pub fn require_role_arn(&self) -> Result<&str, ConfigError> {
+        self.state_machine_role_arn
+            .as_deref()
+            .ok_or(ConfigError::Missing(ROLE_ARN))
+    }
+
+    /// The region, or an error naming its flag and variables.
+    pub fn require_region(&self) -> Result<&str, ConfigError> {
+        self.region.as_deref().ok_or(ConfigError::Missing(REGION))
+    }
+}
+
+impl SfnArgs {
+    /// Validates the settings for the flow named `flow_name`. `AWS_REGION` is read here as
+    /// the region's last fallback.
+    pub fn resolve(&self, flow_name: &str) -> Result<DeployConfig, ConfigError> {
+        let required = |value: &Option<String>, setting: Setting| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .ok_or(ConfigError::Missing(setting))
+        };
+        let image = required(&self.image, IMAGE)?;
+        let job_queue = required(&self.job_queue, JOB_QUEUE)?;
+        let datastore = S3Root::parse(&required(&self.datastore, DATASTORE)?)?;
+        for (value, setting) in [(&image, IMAGE), (&job_queue, JOB_QUEUE)] {
+            if value.chars().any(char::is_whitespace) {
+                return Err(invalid(setting.what, setting.flag, value, "it cannot contain whitespace"));
+            }
+        }
+        let state_machine_name = self
+            .state_machine
+            .clone()
+            .unwrap_or_else(|| flow_name.to_string());
+        if !is_valid_state_machine_name(&state_machine_name) {
+            return Err(invalid(
+                "state machine name",
+                "--state-machine / FLOW_SFN_STATE_MACHINE",
+                &state_machine_name,
+                "use 1 to 80 characters from A-Z, a-z, 0-9, '-' and '_'",
+            ));
+        }
+        for (value, flag) in [
+            (&self.role_arn, "--role-arn / FLOW_SFN_ROLE_ARN"),
+            (&self.job_role_arn, "--job-role-arn / FLOW_SFN_JOB_ROLE_ARN"),
+        ] {
+            if let Some(arn) = value {
+                check_role_arn(arn, flag)?;
+            }
+        }
+        let binary_name = match &self.binary_name {
+            Some(name) => name.clone(),
+            None => current_binary_name()?,
+        };
+        if binary_name.is_empty()
+            || !binary_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return Err(invalid(
+                "binary name",
+                "--binary-name / FLOW_SFN_BINARY_NAME",
+                &binary_name,
+                "a file name on the image's PATH, of letters, digits, '.', '_' and '-'",
+            ));
+        }
+        if self.cpu == 0 {
+            return Err(invalid("default vCPUs", "--cpu / FLOW_SFN_CPU", "0", "at least 1"));
+        }
+        if self.memory_mb < 4 {
+            return Err(invalid(
+                "default memory",
+                "--memory / FLOW_SFN_MEMORY_MB",
+                &self.memory_mb.to_string(),
+                "AWS Batch needs at least 4 MiB",
+            ));
+        }
+        if !(1..=MAX_DISTRIBUTED_MAP_CONCURRENCY).contains(&self.max_foreach_concurrency) {
+            return Err(invalid(
+                "foreach concurrency",
+                "--max-foreach-concurrency / FLOW_SFN_MAX_FOREACH_CONCURRENCY",
+                &self.max_foreach_concurrency.to_string(),
+                "a Distributed Map runs 1 to 10000 child executions at once",
+            ));
+        }
+        let region = self
+            .region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .filter(|r| !r.is_empty());
+        Ok(DeployConfig {
+            state_machine_name,
+            datastore,
+            image,
+            job_queue,
+            job_role_arn: self.job_role_arn.clone(),
+            state_machine_role_arn: self.role_arn.clone(),
+            region,
+            binary_name,
+            default_cpu: self.cpu,
+            default_memory_mb: self.memory_mb,
+            max_foreach_concurrency: self.max_foreach_concurrency,
+        })
+    }
+}
+
+fn check_role_arn(arn: &str, flag: &'static str) -> Result<(), ConfigError> {
+    let ok = arn.starts_with("arn:") && arn.contains(":iam::") && arn.contains(":role/");
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "IAM role ARN",
+            flag,
+            arn,
+            "write arn:aws:iam::<account>:role/<name>",
+        ))
+    }
+}
+
+fn current_binary_name() -> Result<String, ConfigError> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .ok_or_else(|| {
+            invalid(
+                "binary name",
+                "--binary-name / FLOW_SFN_BINARY_NAME",
+                "",
+                "this executable's name is unknown: pass it explicitly",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_roots() {
+        let root = S3Root::parse("s3://my-bucket/some/prefix/").unwrap();
+        assert_eq!(root.bucket(), "my-bucket");
+        assert_eq!(root.prefix(), "some/prefix");
+        assert_eq!(root.key("F/runs/r/run.json"), "some/prefix/F/runs/r/run.json");
+        assert_eq!(root.to_string(), "s3://my-bucket/some/prefix");
+        let bare = S3Root::parse("s3://bucket").unwrap();
+        assert_eq!(bare.key("k"), "k");
+        assert_eq!(bare.to_string(), "s3://bucket");
+    }
+
+    #[test]
+    fn bad_s3_roots_say_what_is_wrong() {
+        let cases = [
+            ("/tmp/flow", "in S3"),
+            ("s3://", "bucket name"),
+            ("s3://UPPER", "bucket name"),
+            ("s3://ab", "bucket name"),
+            ("s3://-bucket", "bucket name"),
+            ("s3://bucket//double", "prefix"),
+            ("s3://bucket/../up", "prefix"),
+            ("s3://bucket/quote'd", "prefix"),
+            ("s3://bucket/{brace}", "prefix"),
+        ];
+        for (uri, expected) in cases {
+            let message = S3Root::parse(uri).unwrap_err().to_string();
+            assert!(message.contains(expected), "{uri}: {message}");
+            assert!(message.contains("--datastore / FLOW_SFN_DATASTORE"), "{message}");
+        }
+    }
+
+    fn args() -> SfnArgs {
+        SfnArgs {
+            image: Some("repo/flow:1".into()),
+            job_queue: Some("queue".into()),
+            datastore: Some("s3://bucket/flows".into()),
+            binary_name: Some("movie".into()),
+            cpu: DEFAULT_CPU,
+            memory_mb: DEFAULT_MEMORY_MB,
+            max_foreach_concurrency: DEFAULT_MAX_FOREACH_CONCURRENCY,
+            ..SfnArgs::default()
+        }
+    }
+
+    #[test]
+    fn resolves_with_defaults() {
+        let config = args().resolve("MovieFlow").unwrap();
+        assert_eq!(config.state_machine_name, "MovieFlow");
+        assert_eq!(config.binary_name, "movie");
+        assert_eq!(config.default_cpu, 1);
+        assert!(config.require_role_arn().is_err());
+    }
+
+    #[test]
+    fn a_missing_setting_names_flag_and_variable() {
+        let cases: [(fn(&mut SfnArgs), &str, &str); 3] = [
+            (|a| a.image = None, "--image", "FLOW_SFN_IMAGE"),
+            (|a| a.job_queue = None, "--job-queue", "FLOW_SFN_JOB_QUEUE"),
+            (|a| a.datastore = Some(" ".into()), "--datastore", "FLOW_SFN_DATASTORE"),
+        ];
+        for (clear, flag, env) in cases {
+            let mut a = args();
+            clear(&mut a);
+            let message = a.resolve("F").unwrap_err().to_string();
+            assert!(message.contains(flag) && message.contains(env), "{message}");
+        }
+        let message = args()
+            .resolve("F")
+            .unwrap()
+            .require_role_arn()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            "missing the IAM role ARN of the state machine: pass `--role-arn` or set `FLOW_SFN_ROLE_ARN`"
+        );
+    }
+
+    #[test]
+    fn invalid_settings_are_rejected() {
+        let mut a = args();
+        a.state_machine = Some("has space".into());
+        assert!(a.resolve("F").unwrap_err().to_string().contains("state machine name"));
+        let mut a = args();
+        a.job_role_arn = Some("not-an-arn".into());
+        assert!(a.resolve("F").unwrap_err().to_string().contains("FLOW_SFN_JOB_ROLE_ARN"));
+        let mut a = args();
+        a.max_foreach_concurrency = 20_000;
+        assert!(a.resolve("F").unwrap_err().to_string().contains("10000"));
+        let mut a = args();
+        a.binary_name = Some("bin/flow".into());
+        assert!(a.resolve("F").unwrap_err().to_string().contains("binary name"));
+        let mut a = args();
+        a.role_arn = Some("arn:aws:iam::123456789012:role/sfn".into());
+        let config = a.resolve("F").unwrap();
+        assert_eq!(config.require_role_arn().unwrap(), "arn:aws:iam::123456789012:role/sfn");
+    }
+}
