@@ -27,6 +27,7 @@ under another interpreter it re-executes itself with that one if it can find it.
 import argparse
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -42,17 +43,22 @@ CONFIG = {"batch": {"use_docker": False}, "stepfunctions": {"execute_state_machi
 
 
 def _reexec_with_venv():
-    """Without moto/boto3 here, re-run this script with $FLOW_MOTO_PYTHON or the default cache venv."""
+    """Without boto3 + moto 5.2.5 here, re-run this script with $FLOW_MOTO_PYTHON or the default cache venv."""
     try:
         import boto3, moto  # noqa: F401
-        return
+        if moto.__version__ == "5.2.5":
+            return
     except ImportError:
         pass
     cache = os.environ.get("FLOW_TOOLS_CACHE") or os.path.expanduser("~/.cache/flowrs-tools")
+    # (a venv's python is a symlink to its base interpreter, so compare paths unresolved; the env
+    # marker stops a loop if the chosen interpreter lacks the packages too)
     for py in (os.environ.get("FLOW_MOTO_PYTHON"), os.path.join(cache, "moto-venv", "bin", "python")):
-        if py and os.access(py, os.X_OK) and os.path.realpath(py) != os.path.realpath(sys.executable):
-            os.execv(py, [py, os.path.abspath(__file__)] + sys.argv[1:])
-    sys.exit("launch.py: moto/boto3 not importable; run scripts/install-test-tools.sh and use $FLOW_MOTO_PYTHON")
+        if py and os.access(py, os.X_OK) and not os.environ.get("_FLOWRS_MOTO_REEXEC"):
+            os.environ["_FLOWRS_MOTO_REEXEC"] = "1"
+            os.execv(py, [py, os.path.abspath(sys.argv[0])] + sys.argv[1:])
+    sys.exit(f"{os.path.basename(sys.argv[0])}: needs boto3 + moto 5.2.5 (not in {sys.executable}); "
+             "run scripts/install-test-tools.sh and use $FLOW_MOTO_PYTHON")
 
 
 def log(msg):
@@ -136,20 +142,20 @@ def start_server(args, server_log):
 
 
 def stop_server(proc, grace=15):
-    """SIGTERM (moto exits via sys.exit, its atexit hook kills running jobs), then SIGKILL the group."""
-    if proc.poll() is None:
-        try:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            log(f"server {proc.pid} ignored SIGTERM for {grace}s; killing it")
-        except ProcessLookupError:
-            pass
+    """SIGTERM (moto exits via sys.exit; its atexit hook kills the running jobs' process groups);
+    SIGKILL its process group if it is still there after `grace` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
     try:
-        os.killpg(proc.pid, signal.SIGKILL)  # its session: anything it left in its own group
-    except OSError:
-        pass
-    proc.wait()
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        log(f"server {proc.pid} ignored SIGTERM for {grace}s; killing it (running jobs may be left behind)")
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session/group (start_new_session)
+        except OSError:
+            pass
+        proc.wait()
 
 
 def main():
@@ -181,6 +187,7 @@ def main():
     try:
         endpoint = f"http://127.0.0.1:{port}"
         http("POST", f"{endpoint}/moto-api/config", CONFIG)
+        sys.dont_write_bytecode = True  # no __pycache__ in the source tree
         sys.path.insert(0, HERE)
         from setup_batch import setup
         arns = setup(endpoint, args.region, args.compute_env, args.queue)
@@ -193,24 +200,25 @@ def main():
         try:
             sys.stdout.write(json.dumps(line) + "\n")
             sys.stdout.flush()
-        except BrokenPipeError:  # the reader is already gone
+        except BrokenPipeError:  # the reader is already gone; keep the exit-time flush quiet
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
             return 0
 
-        if not args.no_stdin:
-            def watch_stdin():
-                try:
-                    while sys.stdin.buffer.read1(65536):  # discard input; returns b"" at EOF
-                        pass
-                except (OSError, ValueError):
-                    pass
-                stop.set()
-            threading.Thread(target=watch_stdin, daemon=True).start()
-
-        while not stop.wait(0.5):
+        # Wait on stdin with select + os.read in this thread: a daemon thread blocked in
+        # sys.stdin.read() makes the interpreter abort at exit (buffered-reader lock).
+        while not stop.is_set():
             if proc.poll() is not None:
                 log(f"moto server exited on its own with status {proc.returncode}; log tail ({server_log}):\n"
                     f"{tail(server_log)}")
                 return 1
+            if args.no_stdin:
+                stop.wait(0.5)
+                continue
+            try:
+                if select.select([0], [], [], 0.5)[0] and not os.read(0, 65536):
+                    break  # EOF: the caller closed our stdin or died
+            except OSError:
+                break  # stdin closed or unusable: same as EOF
         return 0
     except Exception as e:
         log(f"setup failed: {e!r}; server log tail ({server_log}):\n{tail(server_log)}")
