@@ -1,0 +1,26 @@
+//! The flowrs twins of `bench/metaflow/*.py`: the shapes `bench/compare-metaflow` times
+//! against Metaflow. Step bodies are trivial on purpose, so a run's wall-clock time is the
+//! framework's overhead: scheduling, (de)serializing and persisting every task's artifacts.
+//!
+//! Each flow takes `--payload N`: `start` sets an `N` MiB artifact of pseudo-random
+//! (incompressible) bytes and every later step, branch or item reads it, as the Python
+//! twins do with `os.urandom`.
+
+pub mod foreach;
+pub mod linear;
+pub mod split;
+
+/// `mib` MiB of pseudo-random bytes (xorshift64*), so neither side gains from compression.
+pub fn payload(mib: usize) -> Vec<u8> {
+    let len = mib * 1024 * 1024;
+    let mut bytes = Vec::with_capacity(len + 8);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    while bytes.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        bytes.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
