@@ -289,5 +289,3 @@ pub fn compile(
     })
 }
 
-#[cfg(test)]
-mod tests;

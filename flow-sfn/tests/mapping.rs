@@ -1,0 +1,458 @@
+//! One test per mapping rule, on graphs built directly with flow-graph types.
+
+mod common;
+
+use common::*;
+use flow_graph::{FlowGraph, Retry, StepSpec, Transition};
+use flow_sfn::{compile_graph, CompileError, MAX_HISTORY_EVENTS};
+use serde_json::{json, Value};
+
+fn states(d: &flow_sfn::Deployment) -> &serde_json::Map<String, Value> {
+    d.definition["States"].as_object().unwrap()
+}
+
+fn command(state: &Value) -> &str {
+    state["Parameters"]["ContainerOverrides"]["Command.$"]
+        .as_str()
+        .unwrap()
+}
+
+#[test]
+fn every_step_is_a_batch_task_whose_output_is_its_input() {
+    let d = compile_ok(&hello());
+    for step in ["start", "hello", "end"] {
+        let task = &states(&d)[step];
+        assert_eq!(task["Type"], "Task");
+        assert_eq!(task["Resource"], "arn:aws:states:::batch:submitJob.sync");
+        assert_eq!(task["ResultPath"], Value::Null, "{step} must not put the job into the state");
+        assert_eq!(task["Parameters"]["JobName"], format!("HelloFlow-{step}"));
+        assert_eq!(task["Parameters"]["JobQueue"], "default-queue");
+    }
+    assert_eq!(states(&d)["start"]["Next"], "hello");
+    assert_eq!(states(&d)["hello"]["Next"], "end");
+    assert_eq!(states(&d)["end"]["End"], true);
+}
+
+#[test]
+fn the_task_command_follows_the_step_contract() {
+    let d = compile_ok(&hello());
+    assert_eq!(
+        command(&states(&d)["hello"]),
+        "States.Array('flow-bin', 'step', '--datastore', 's3://flow-bucket/team/flows', \
+         '--run-id', $.run_id, '--step', 'hello', '--index', $.index, '--origin-run-id', $.origin_run_id)"
+    );
+    // Only `start` gets the params, straight from the execution input.
+    assert!(command(&states(&d)["start"])
+        .ends_with("'--params-json', States.JsonToString($$.Execution.Input.params))"));
+}
+
+#[test]
+fn params_and_origin_come_from_the_execution_input() {
+    let d = compile_ok(&hello());
+    assert_eq!(d.definition["StartAt"], "initialize-run");
+    let init = &states(&d)["initialize-run"];
+    assert_eq!(init["Type"], "Choice");
+    assert_eq!(
+        init["Choices"],
+        json!([{
+            "Or": [
+                {"Variable": "$.origin_run_id", "IsPresent": false},
+                {"Variable": "$.origin_run_id", "IsNull": true}
+            ],
+            "Next": "new-run"
+        }])
+    );
+    assert_eq!(init["Default"], "resumed-run");
+    assert_eq!(
+        states(&d)["new-run"]["Parameters"],
+        json!({"run_id.$": "$$.Execution.Name", "index": "0", "origin_run_id": ""})
+    );
+    assert_eq!(
+        states(&d)["resumed-run"]["Parameters"],
+        json!({"run_id.$": "$$.Execution.Name", "index": "0", "origin_run_id.$": "$.origin_run_id"})
+    );
+    for setup in ["new-run", "resumed-run"] {
+        assert_eq!(states(&d)[setup]["Next"], "start");
+    }
+}
+
+#[test]
+fn submit_throttling_is_retried_with_full_jitter() {
+    let d = compile_ok(&hello());
+    assert_eq!(
+        states(&d)["hello"]["Retry"],
+        json!([{
+            "ErrorEquals": ["Batch.AWSBatchException"],
+            "IntervalSeconds": 2,
+            "MaxAttempts": 5,
+            "BackoffRate": 2,
+            "MaxDelaySeconds": 60,
+            "JitterStrategy": "FULL"
+        }])
+    );
+}
+
+#[test]
+fn retry_timeout_resources_and_overrides_reach_the_job_definitions() {
+    let d = compile_ok(&options_flow());
+    assert_eq!(d.job_definitions.len(), 3, "start/end share the default definition");
+    let by_step = |step: &str| {
+        let name = states(&d)[step]["Parameters"]["JobDefinition"].clone();
+        d.job_definitions
+            .iter()
+            .find(|j| j["jobDefinitionName"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_step("start"), by_step("end"));
+    assert_eq!(by_step("prepare")["retryStrategy"], json!({"attempts": 2}));
+    let train = by_step("train");
+    assert_eq!(train["retryStrategy"], json!({"attempts": 10}));
+    assert_eq!(train["timeout"], json!({"attemptDurationSeconds": 3600}));
+    assert_eq!(
+        train["containerProperties"]["resourceRequirements"],
+        json!([
+            {"type": "VCPU", "value": "8"},
+            {"type": "MEMORY", "value": "61440"},
+            {"type": "GPU", "value": "1"}
+        ])
+    );
+    assert_eq!(train["containerProperties"]["jobRoleArn"], "arn:aws:iam::123456789012:role/trainer");
+    assert!(train["containerProperties"]["image"].as_str().unwrap().ends_with("flows-gpu:1"));
+    assert_eq!(states(&d)["train"]["Parameters"]["JobQueue"], "gpu-queue");
+    assert_eq!(states(&d)["prepare"]["Parameters"]["JobQueue"], "default-queue");
+}
+
+#[test]
+fn option_errors_name_the_step() {
+    let mut graph = hello();
+    graph.steps[1].options.retry = Some(Retry { times: 12, backoff_ms: 0 });
+    let err = compile_graph(&graph, &config()).unwrap_err();
+    assert!(matches!(err, CompileError::TooManyRetries { ref step, times: 12 } if step == "hello"));
+    let mut graph = hello();
+    graph.steps[1].options.timeout_secs = Some(30);
+    let message = compile_graph(&graph, &config()).unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "step `hello` times out after 30s, but AWS Batch cannot stop an attempt sooner than 60 \
+         seconds: write `timeout = \"60s\"` or more"
+    );
+}
+
+#[test]
+fn a_split_is_a_parallel_state_whose_branches_end_at_the_join() {
+    let d = compile_ok(&wide_split(3));
+    assert_eq!(states(&d)["start"]["Next"], "start-split");
+    let parallel = &states(&d)["start-split"];
+    assert_eq!(parallel["Type"], "Parallel");
+    assert_eq!(parallel["ResultPath"], Value::Null, "branch outputs must not reach the join");
+    assert_eq!(parallel["Next"], "join");
+    let branches = parallel["Branches"].as_array().unwrap();
+    assert_eq!(branches.len(), 3);
+    for (i, branch) in branches.iter().enumerate() {
+        let name = format!("b_{i}");
+        assert_eq!(branch["StartAt"], name);
+        assert_eq!(branch["States"][&name]["End"], true);
+        assert_eq!(branch["States"].as_object().unwrap().len(), 1);
+    }
+    // The join runs at the index of the split task: the state is the split's.
+    assert!(command(&states(&d)["join"]).contains("'--step', 'join', '--index', $.index"));
+    assert_eq!(states(&d)["join"]["Next"], "end");
+}
+
+#[test]
+fn a_foreach_is_a_distributed_map_over_the_items_the_step_wrote() {
+    let d = compile_ok(&movie());
+    assert_eq!(states(&d)["start"]["Next"], "start-foreach");
+    let map = &states(&d)["start-foreach"];
+    assert_eq!(map["Type"], "Map");
+    assert_eq!(
+        map["ItemReader"],
+        json!({
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {
+                "Bucket": "flow-bucket",
+                "Key.$": "States.Format('team/flows/MovieFlow/runs/{}/steps/start/{}/foreach.json', $.run_id, $.index)"
+            }
+        })
+    );
+    assert_eq!(
+        map["ItemSelector"],
+        json!({"run_id.$": "$.run_id", "index.$": "$$.Map.Item.Value", "origin_run_id.$": "$.origin_run_id"})
+    );
+    assert_eq!(
+        map["ItemProcessor"]["ProcessorConfig"],
+        json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"})
+    );
+    assert_eq!(map["MaxConcurrency"], 1000);
+    assert_eq!(map["ResultPath"], Value::Null);
+    assert_eq!(map["ResultWriter"]["Parameters"]["Prefix"], "team/flows/MovieFlow/sfn-map-results");
+    assert_eq!(map["Next"], "join");
+    let body = &map["ItemProcessor"]["States"]["measure"];
+    assert_eq!(body["End"], true);
+    assert_eq!(body["Comment"], "Measures one title.");
+}
+
+#[test]
+fn nested_foreaches_nest_distributed_maps() {
+    let d = compile_ok(&nested_foreach(3));
+    let level_1 = &states(&d)["start-foreach"]["ItemProcessor"]["States"];
+    assert_eq!(level_1["level_1"]["Next"], "level_1-foreach");
+    let level_2 = &level_1["level_1-foreach"]["ItemProcessor"]["States"];
+    let inner = &level_2["level_2-foreach"];
+    assert_eq!(inner["ItemProcessor"]["StartAt"], "body");
+    assert!(inner["ItemReader"]["Parameters"]["Key.$"]
+        .as_str()
+        .unwrap()
+        .contains("/steps/level_2/{}/foreach.json"));
+    assert_eq!(inner["Next"], "join_2");
+    assert_eq!(level_2["join_2"]["End"], true);
+    assert_eq!(level_1["join_1"]["End"], true);
+    assert_eq!(states(&d)["join_0"]["Next"], "end");
+    let executions: Vec<&str> = d.report.executions.iter().map(|e| e.execution.as_str()).collect();
+    assert_eq!(
+        executions,
+        [
+            "the run's execution",
+            "each child execution of foreach `start`",
+            "each child execution of foreach `level_1`",
+            "each child execution of foreach `level_2`",
+        ]
+    );
+}
+
+#[test]
+fn a_split_inside_a_foreach_is_a_parallel_inside_the_map_body() {
+    let d = compile_ok(&split_in_foreach());
+    let body = &states(&d)["start-foreach"]["ItemProcessor"];
+    assert_eq!(body["StartAt"], "fan");
+    assert_eq!(body["States"]["fan-split"]["Type"], "Parallel");
+    assert_eq!(body["States"]["fan-split"]["Next"], "join_branches");
+    assert_eq!(body["States"]["join_branches"]["End"], true);
+    assert_eq!(states(&d)["start-foreach"]["Next"], "join_items");
+}
+
+#[test]
+fn a_foreach_inside_a_split_is_a_map_inside_a_branch() {
+    let d = compile_ok(&foreach_in_split());
+    let branches = states(&d)["start-split"]["Branches"].as_array().unwrap();
+    let per_item = &branches[0];
+    assert_eq!(per_item["StartAt"], "per_item");
+    assert_eq!(per_item["States"]["per_item-foreach"]["Type"], "Map");
+    assert_eq!(per_item["States"]["per_item-foreach"]["Next"], "join_items");
+    assert_eq!(per_item["States"]["join_items"]["End"], true);
+    assert_eq!(branches[1]["States"]["once"]["End"], true);
+}
+
+#[test]
+fn a_switch_reads_the_decision_and_chooses() {
+    let d = compile_ok(&switch_flow());
+    assert_eq!(states(&d)["start"]["Next"], "start-read-decision");
+    let read = &states(&d)["start-read-decision"];
+    assert_eq!(read["Resource"], "arn:aws:states:::aws-sdk:s3:getObject");
+    assert_eq!(
+        read["Parameters"],
+        json!({
+            "Bucket": "flow-bucket",
+            "Key.$": "States.Format('team/flows/SwitchFlow/runs/{}/steps/start/{}/switch.json', $.run_id, $.index)"
+        })
+    );
+    assert_eq!(read["ResultSelector"], json!({"decision.$": "States.StringToJson($.Body)"}));
+    assert_eq!(read["ResultPath"], "$.switch");
+    assert_eq!(read["Next"], "start-choose");
+    let choose = &states(&d)["start-choose"];
+    assert_eq!(
+        choose["Choices"],
+        json!([
+            {"Variable": "$.switch.decision.next", "StringEquals": "high", "Next": "high"},
+            {"Variable": "$.switch.decision.next", "StringEquals": "low", "Next": "low"}
+        ])
+    );
+    assert_eq!(choose["Default"], "start-unknown-decision");
+    assert_eq!(states(&d)["start-unknown-decision"]["Type"], "Fail");
+    assert_eq!(states(&d)["high"]["Next"], "report");
+    assert_eq!(states(&d)["low"]["Next"], "report");
+}
+
+#[test]
+fn a_switch_to_the_join_ends_the_branch_through_a_pass() {
+    let d = compile_ok(&switch_to_join());
+    let branch = &states(&d)["start-split"]["Branches"][0]["States"];
+    let choices = branch["decide-choose"]["Choices"].as_array().unwrap();
+    assert_eq!(choices[0]["Next"], "extra");
+    assert_eq!(choices[1]["Next"], "decide-branch-end");
+    assert_eq!(branch["decide-branch-end"], json!({"Type": "Pass", "End": true}));
+    assert_eq!(branch["extra"]["End"], true);
+}
+
+#[test]
+fn long_step_names_get_short_unique_state_names() {
+    let long_a = format!("{}_a", "very_long_step_name".repeat(5));
+    let long_b = format!("{}_b", "very_long_step_name".repeat(5));
+    let graph = FlowGraph::new(
+        "LongNames",
+        vec![
+            switch("start", &[&long_a, &long_b]),
+            next(&long_a, "end"),
+            next(&long_b, "end"),
+            end(),
+        ],
+    );
+    let d = compile_ok(&graph);
+    let mut names: Vec<String> = states(&d).keys().cloned().collect();
+    for name in &names {
+        assert!(name.len() <= 80, "{name} is {} characters", name.len());
+    }
+    let total = names.len();
+    names.dedup();
+    assert_eq!(names.len(), total);
+    let choices = states(&d)["start-choose"]["Choices"].as_array().unwrap();
+    // The Choice still compares the real step names, and jumps to the shortened states.
+    assert_eq!(choices[0]["StringEquals"], long_a.as_str());
+    let target = choices[0]["Next"].as_str().unwrap();
+    assert!(target.len() <= 80 && target != long_a && states(&d).contains_key(target));
+    assert_ne!(choices[0]["Next"], choices[1]["Next"]);
+    // Batch job names allow 128 characters: they keep the whole name.
+    assert_eq!(
+        states(&d)[target]["Parameters"]["JobName"],
+        format!("LongNames-{long_a}")
+    );
+}
+
+#[test]
+fn colliding_state_names_are_an_error_naming_both_steps() {
+    // Step names with `-` cannot come from `#[flow]`, but a graph loaded from elsewhere may.
+    let graph = FlowGraph::new(
+        "Collide",
+        vec![
+            switch("start", &["x", "start-choose"]),
+            next("x", "end"),
+            next("start-choose", "end"),
+            end(),
+        ],
+    );
+    let message = compile_graph(&graph, &config()).unwrap_err().to_string();
+    assert!(message.contains("`start`") && message.contains("`start-choose`"), "{message}");
+}
+
+#[test]
+fn the_output_is_byte_identical_across_compilations() {
+    for (name, graph) in shapes() {
+        let a = compile_ok(&graph);
+        let b = compile_ok(&graph);
+        assert_eq!(a.definition_json(), b.definition_json(), "{name}");
+        assert_eq!(a.job_definitions_json(), b.job_definitions_json(), "{name}");
+    }
+}
+
+#[test]
+fn large_flows_compile() {
+    let linear = compile_ok(&linear(500));
+    assert_eq!(linear.report.state_count, 502 + 3);
+    assert_eq!(linear.job_definitions.len(), 1);
+    let split = compile_ok(&wide_split(100));
+    assert_eq!(split.definition["States"]["start-split"]["Branches"].as_array().unwrap().len(), 100);
+    let nested = compile_ok(&nested_foreach(3));
+    assert_eq!(nested.report.executions.len(), 4);
+    for d in [&linear, &split, &nested] {
+        for e in &d.report.executions {
+            assert!(e.worst_case_events <= MAX_HISTORY_EVENTS);
+        }
+    }
+}
+
+#[test]
+fn history_budget_counts_every_state() {
+    // 2 (execution) + 2 (initialize-run) + 2 (new-run) + 3 tasks x 6; each task may also
+    // retry a throttled submission 5 times, 3 events each.
+    let d = compile_ok(&hello());
+    let run = &d.report.executions[0];
+    assert_eq!(run.batch_tasks, 3);
+    assert_eq!(run.typical_events, 24);
+    assert_eq!(run.worst_case_events, 24 + 3 * 5 * 3);
+    // The foreach's items each get their own execution: 2 + one task.
+    let d = compile_ok(&movie());
+    assert_eq!(d.report.executions[1].typical_events, 8);
+    assert_eq!(d.report.executions[1].worst_case_events, 23);
+    // A switch costs its dearest branch, not the sum of them.
+    let d = compile_ok(&switch_flow());
+    assert_eq!(d.report.executions[0].typical_events, 2 + 2 + 2 + 6 + 5 + 2 + 6 + 6 + 6);
+}
+
+#[test]
+fn a_split_too_wide_for_one_history_is_refused() {
+    let err = compile_graph(&wide_split(2000), &config()).unwrap_err();
+    let CompileError::HistoryBudgetExceeded { step, .. } = &err else {
+        panic!("unexpected error {err}");
+    };
+    assert_eq!(step, "start");
+    assert_eq!(
+        err.to_string(),
+        "the run's execution of flow `Split2000Flow` could record up to 42,073 history events, \
+         over the Step Functions limit of 25,000 per execution: the branches of split `start` \
+         alone could record 42,025 events. Fix: turn the branches of `start` into a foreach over \
+         a list (each item then runs as a child execution with its own history), or split the \
+         flow into smaller flows"
+    );
+}
+
+#[test]
+fn a_chain_too_long_for_one_history_is_refused() {
+    let message = compile_graph(&linear(1200), &config()).unwrap_err().to_string();
+    assert!(
+        message.starts_with(
+            "the run's execution of flow `LinearFlow` could record up to 25,248 history events, \
+             over the Step Functions limit of 25,000 per execution: it runs 1202 Batch tasks, each \
+             recording up to 21 events"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("Fix: move repeated steps into a foreach body"), "{message}");
+}
+
+#[test]
+fn a_foreach_body_too_long_for_a_child_history_is_refused_naming_the_foreach() {
+    let mut steps = vec![foreach("start", "items", "s_0")];
+    for i in 0..1200 {
+        let to = if i == 1199 { "join".to_string() } else { format!("s_{}", i + 1) };
+        steps.push(next(&format!("s_{i}"), &to));
+    }
+    steps.push(next("join", "end").join());
+    steps.push(end());
+    let err = compile_graph(&FlowGraph::new("DeepBody", steps), &config()).unwrap_err();
+    let CompileError::HistoryBudgetExceeded { step, execution, .. } = &err else {
+        panic!("unexpected error {err}");
+    };
+    assert_eq!(step, "start");
+    assert_eq!(execution, "each child execution of foreach `start`");
+}
+
+#[test]
+fn a_definition_over_one_mebibyte_is_refused() {
+    // Two foreach bodies of 1000 steps: each child history fits, the definition does not.
+    let mut steps = vec![foreach("start", "items", "a_0")];
+    for i in 0..1000 {
+        let to = if i == 999 { "join_a".to_string() } else { format!("a_{}", i + 1) };
+        steps.push(next(&format!("a_{i}"), &to));
+    }
+    steps.push(StepSpec::new(
+        "join_a",
+        Transition::Foreach { over: "more".into(), body: "b_0".into() },
+    ).join());
+    for i in 0..1000 {
+        let to = if i == 999 { "join_b".to_string() } else { format!("b_{}", i + 1) };
+        steps.push(next(&format!("b_{i}"), &to));
+    }
+    steps.push(next("join_b", "end").join());
+    steps.push(end());
+    match compile_graph(&FlowGraph::new("Huge", steps), &config()) {
+        Err(CompileError::DefinitionTooLarge { flow, bytes }) => {
+            assert_eq!(flow, "Huge");
+            assert!(bytes > 1024 * 1024);
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(d) => panic!("compiled to {} bytes", d.report.definition_bytes),
+    }
+}
+
