@@ -12,12 +12,24 @@ use std::process::ExitCode;
 
 /// Subcommands that are declared but not implemented yet, with what they will do.
 const PLACEHOLDERS: [(&str, &str); 6] = [
-    ("trigger", "Start a run of the deployed flow (not implemented yet)"),
-    ("list-runs", "List runs of the deployed flow (not implemented yet)"),
+    (
+        "trigger",
+        "Start a run of the deployed flow (not implemented yet)",
+    ),
+    (
+        "list-runs",
+        "List runs of the deployed flow (not implemented yet)",
+    ),
     ("status", "Show the status of a run (not implemented yet)"),
     ("terminate", "Stop a running run (not implemented yet)"),
-    ("delete", "Delete the state machine and its job definitions (not implemented yet)"),
-    ("resume", "Resume a failed run, cloning what succeeded (not implemented yet)"),
+    (
+        "delete",
+        "Delete the state machine and its job definitions (not implemented yet)",
+    ),
+    (
+        "resume",
+        "Resume a failed run, cloning what succeeded (not implemented yet)",
+    ),
 ];
 
 /// The `step-functions` subcommand and its own subcommands.
@@ -62,7 +74,9 @@ pub fn step_functions_command() -> Command {
 }
 
 /// Runs `step-functions` for flow `F`, given the matches of [`step_functions_command`].
-pub fn run_step_functions_command<F: flow_core::Flow>(matches: &ArgMatches) -> anyhow::Result<ExitCode> {
+pub fn run_step_functions_command<F: flow_core::Flow>(
+    matches: &ArgMatches,
+) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     run_for_graph(
@@ -86,8 +100,9 @@ pub fn run_for_graph(
         Some(("create", create)) => {
             let args = SfnArgs::from_arg_matches(create)?;
             let config = args.resolve(&graph.name)?;
-            let deployment: Deployment = compile(graph, analysis, &config)
-                .with_context(|| format!("cannot compile flow `{}` for Step Functions", graph.name))?;
+            let deployment: Deployment = compile(graph, analysis, &config).with_context(|| {
+                format!("cannot compile flow `{}` for Step Functions", graph.name)
+            })?;
             if !create.get_flag("only-json") {
                 bail!(
                     "deploying with `step-functions create` is not implemented yet (it needs the AWS \
@@ -170,10 +185,16 @@ mod tests {
 
     #[test]
     fn job_definitions_flag_prints_the_bundle() {
-        let argv: Vec<&str> = ["flow", "step-functions", "create", "--only-json", "--job-definitions"]
-            .into_iter()
-            .chain(SETTINGS)
-            .collect();
+        let argv: Vec<&str> = [
+            "flow",
+            "step-functions",
+            "create",
+            "--only-json",
+            "--job-definitions",
+        ]
+        .into_iter()
+        .chain(SETTINGS)
+        .collect();
         let (result, out, _) = run(&argv);
         result.unwrap();
         let bundle: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -184,12 +205,24 @@ mod tests {
 
     #[test]
     fn deploying_and_placeholders_say_not_implemented() {
-        let argv: Vec<&str> = ["flow", "step-functions", "create"].into_iter().chain(SETTINGS).collect();
+        let argv: Vec<&str> = ["flow", "step-functions", "create"]
+            .into_iter()
+            .chain(SETTINGS)
+            .collect();
         let message = run(&argv).0.unwrap_err().to_string();
-        assert!(message.contains("not implemented yet") && message.contains("--only-json"), "{message}");
+        assert!(
+            message.contains("not implemented yet") && message.contains("--only-json"),
+            "{message}"
+        );
         for (name, _) in PLACEHOLDERS {
-            let message = run(&["flow", "step-functions", name, "--some", "arg"]).0.unwrap_err().to_string();
-            assert!(message.contains("not implemented yet") && message.contains(name), "{message}");
+            let message = run(&["flow", "step-functions", name, "--some", "arg"])
+                .0
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.contains("not implemented yet") && message.contains(name),
+                "{message}"
+            );
         }
     }
 }

@@ -72,7 +72,11 @@ pub struct Setting {
 
 impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: pass `{}` or set `{}`", self.what, self.flag, self.env)
+        write!(
+            f,
+            "{}: pass `{}` or set `{}`",
+            self.what, self.flag, self.env
+        )
     }
 }
 
@@ -127,7 +131,12 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(setting: &'static str, flag: &'static str, value: &str, why: impl Into<String>) -> ConfigError {
+fn invalid(
+    setting: &'static str,
+    flag: &'static str,
+    value: &str,
+    why: impl Into<String>,
+) -> ConfigError {
     ConfigError::Invalid {
         setting,
         flag,
@@ -146,10 +155,17 @@ pub struct S3Root {
 impl S3Root {
     /// Parses and validates `s3://bucket[/prefix]` (a trailing `/` is ignored).
     pub fn parse(uri: &str) -> Result<Self, ConfigError> {
-        let bad = |why: &str| invalid("datastore root", "--datastore / FLOW_SFN_DATASTORE", uri, why);
-        let rest = uri
-            .strip_prefix("s3://")
-            .ok_or_else(|| bad("the datastore of a Step Functions deployment is in S3: write s3://bucket[/prefix]"))?;
+        let bad = |why: &str| {
+            invalid(
+                "datastore root",
+                "--datastore / FLOW_SFN_DATASTORE",
+                uri,
+                why,
+            )
+        };
+        let rest = uri.strip_prefix("s3://").ok_or_else(|| {
+            bad("the datastore of a Step Functions deployment is in S3: write s3://bucket[/prefix]")
+        })?;
         let rest = rest.trim_end_matches('/');
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let bucket_ok = (3..=63).contains(&bucket.len())
@@ -299,7 +315,12 @@ impl SfnArgs {
         let datastore = S3Root::parse(&required(&self.datastore, DATASTORE)?)?;
         for (value, setting) in [(&image, IMAGE), (&job_queue, JOB_QUEUE)] {
             if value.chars().any(char::is_whitespace) {
-                return Err(invalid(setting.what, setting.flag, value, "it cannot contain whitespace"));
+                return Err(invalid(
+                    setting.what,
+                    setting.flag,
+                    value,
+                    "it cannot contain whitespace",
+                ));
             }
         }
         let state_machine_name = self
@@ -339,7 +360,12 @@ impl SfnArgs {
             ));
         }
         if self.cpu == 0 {
-            return Err(invalid("default vCPUs", "--cpu / FLOW_SFN_CPU", "0", "at least 1"));
+            return Err(invalid(
+                "default vCPUs",
+                "--cpu / FLOW_SFN_CPU",
+                "0",
+                "at least 1",
+            ));
         }
         if self.memory_mb < 4 {
             return Err(invalid(
@@ -415,7 +441,10 @@ mod tests {
         let root = S3Root::parse("s3://my-bucket/some/prefix/").unwrap();
         assert_eq!(root.bucket(), "my-bucket");
         assert_eq!(root.prefix(), "some/prefix");
-        assert_eq!(root.key("F/runs/r/run.json"), "some/prefix/F/runs/r/run.json");
+        assert_eq!(
+            root.key("F/runs/r/run.json"),
+            "some/prefix/F/runs/r/run.json"
+        );
         assert_eq!(root.to_string(), "s3://my-bucket/some/prefix");
         let bare = S3Root::parse("s3://bucket").unwrap();
         assert_eq!(bare.key("k"), "k");
@@ -438,7 +467,10 @@ mod tests {
         for (uri, expected) in cases {
             let message = S3Root::parse(uri).unwrap_err().to_string();
             assert!(message.contains(expected), "{uri}: {message}");
-            assert!(message.contains("--datastore / FLOW_SFN_DATASTORE"), "{message}");
+            assert!(
+                message.contains("--datastore / FLOW_SFN_DATASTORE"),
+                "{message}"
+            );
         }
     }
 
@@ -466,10 +498,15 @@ mod tests {
 
     #[test]
     fn a_missing_setting_names_flag_and_variable() {
-        let cases: [(fn(&mut SfnArgs), &str, &str); 3] = [
+        type Clear = fn(&mut SfnArgs);
+        let cases: [(Clear, &str, &str); 3] = [
             (|a| a.image = None, "--image", "FLOW_SFN_IMAGE"),
             (|a| a.job_queue = None, "--job-queue", "FLOW_SFN_JOB_QUEUE"),
-            (|a| a.datastore = Some(" ".into()), "--datastore", "FLOW_SFN_DATASTORE"),
+            (
+                |a| a.datastore = Some(" ".into()),
+                "--datastore",
+                "FLOW_SFN_DATASTORE",
+            ),
         ];
         for (clear, flag, env) in cases {
             let mut a = args();
@@ -493,19 +530,34 @@ mod tests {
     fn invalid_settings_are_rejected() {
         let mut a = args();
         a.state_machine = Some("has space".into());
-        assert!(a.resolve("F").unwrap_err().to_string().contains("state machine name"));
+        assert!(a
+            .resolve("F")
+            .unwrap_err()
+            .to_string()
+            .contains("state machine name"));
         let mut a = args();
         a.job_role_arn = Some("not-an-arn".into());
-        assert!(a.resolve("F").unwrap_err().to_string().contains("FLOW_SFN_JOB_ROLE_ARN"));
+        assert!(a
+            .resolve("F")
+            .unwrap_err()
+            .to_string()
+            .contains("FLOW_SFN_JOB_ROLE_ARN"));
         let mut a = args();
         a.max_foreach_concurrency = 20_000;
         assert!(a.resolve("F").unwrap_err().to_string().contains("10000"));
         let mut a = args();
         a.binary_name = Some("bin/flow".into());
-        assert!(a.resolve("F").unwrap_err().to_string().contains("binary name"));
+        assert!(a
+            .resolve("F")
+            .unwrap_err()
+            .to_string()
+            .contains("binary name"));
         let mut a = args();
         a.role_arn = Some("arn:aws:iam::123456789012:role/sfn".into());
         let config = a.resolve("F").unwrap();
-        assert_eq!(config.require_role_arn().unwrap(), "arn:aws:iam::123456789012:role/sfn");
+        assert_eq!(
+            config.require_role_arn().unwrap(),
+            "arn:aws:iam::123456789012:role/sfn"
+        );
     }
 }

@@ -24,7 +24,11 @@ fn every_step_is_a_batch_task_whose_output_is_its_input() {
         let task = &states(&d)[step];
         assert_eq!(task["Type"], "Task");
         assert_eq!(task["Resource"], "arn:aws:states:::batch:submitJob.sync");
-        assert_eq!(task["ResultPath"], Value::Null, "{step} must not put the job into the state");
+        assert_eq!(
+            task["ResultPath"],
+            Value::Null,
+            "{step} must not put the job into the state"
+        );
         assert_eq!(task["Parameters"]["JobName"], format!("HelloFlow-{step}"));
         assert_eq!(task["Parameters"]["JobQueue"], "default-queue");
     }
@@ -95,7 +99,11 @@ fn submit_throttling_is_retried_with_full_jitter() {
 #[test]
 fn retry_timeout_resources_and_overrides_reach_the_job_definitions() {
     let d = compile_ok(&options_flow());
-    assert_eq!(d.job_definitions.len(), 3, "start/end share the default definition");
+    assert_eq!(
+        d.job_definitions.len(),
+        3,
+        "start/end share the default definition"
+    );
     let by_step = |step: &str| {
         let name = states(&d)[step]["Parameters"]["JobDefinition"].clone();
         d.job_definitions
@@ -117,16 +125,28 @@ fn retry_timeout_resources_and_overrides_reach_the_job_definitions() {
             {"type": "GPU", "value": "1"}
         ])
     );
-    assert_eq!(train["containerProperties"]["jobRoleArn"], "arn:aws:iam::123456789012:role/trainer");
-    assert!(train["containerProperties"]["image"].as_str().unwrap().ends_with("flows-gpu:1"));
+    assert_eq!(
+        train["containerProperties"]["jobRoleArn"],
+        "arn:aws:iam::123456789012:role/trainer"
+    );
+    assert!(train["containerProperties"]["image"]
+        .as_str()
+        .unwrap()
+        .ends_with("flows-gpu:1"));
     assert_eq!(states(&d)["train"]["Parameters"]["JobQueue"], "gpu-queue");
-    assert_eq!(states(&d)["prepare"]["Parameters"]["JobQueue"], "default-queue");
+    assert_eq!(
+        states(&d)["prepare"]["Parameters"]["JobQueue"],
+        "default-queue"
+    );
 }
 
 #[test]
 fn option_errors_name_the_step() {
     let mut graph = hello();
-    graph.steps[1].options.retry = Some(Retry { times: 12, backoff_ms: 0 });
+    graph.steps[1].options.retry = Some(Retry {
+        times: 12,
+        backoff_ms: 0,
+    });
     let err = compile_graph(&graph, &config()).unwrap_err();
     assert!(matches!(err, CompileError::TooManyRetries { ref step, times: 12 } if step == "hello"));
     let mut graph = hello();
@@ -145,7 +165,11 @@ fn a_split_is_a_parallel_state_whose_branches_end_at_the_join() {
     assert_eq!(states(&d)["start"]["Next"], "start-split");
     let parallel = &states(&d)["start-split"];
     assert_eq!(parallel["Type"], "Parallel");
-    assert_eq!(parallel["ResultPath"], Value::Null, "branch outputs must not reach the join");
+    assert_eq!(
+        parallel["ResultPath"],
+        Value::Null,
+        "branch outputs must not reach the join"
+    );
     assert_eq!(parallel["Next"], "join");
     let branches = parallel["Branches"].as_array().unwrap();
     assert_eq!(branches.len(), 3);
@@ -187,7 +211,10 @@ fn a_foreach_is_a_distributed_map_over_the_items_the_step_wrote() {
     );
     assert_eq!(map["MaxConcurrency"], 1000);
     assert_eq!(map["ResultPath"], Value::Null);
-    assert_eq!(map["ResultWriter"]["Parameters"]["Prefix"], "team/flows/MovieFlow/sfn-map-results");
+    assert_eq!(
+        map["ResultWriter"]["Parameters"]["Prefix"],
+        "team/flows/MovieFlow/sfn-map-results"
+    );
     assert_eq!(map["Next"], "join");
     let body = &map["ItemProcessor"]["States"]["measure"];
     assert_eq!(body["End"], true);
@@ -210,7 +237,12 @@ fn nested_foreaches_nest_distributed_maps() {
     assert_eq!(level_2["join_2"]["End"], true);
     assert_eq!(level_1["join_1"]["End"], true);
     assert_eq!(states(&d)["join_0"]["Next"], "end");
-    let executions: Vec<&str> = d.report.executions.iter().map(|e| e.execution.as_str()).collect();
+    let executions: Vec<&str> = d
+        .report
+        .executions
+        .iter()
+        .map(|e| e.execution.as_str())
+        .collect();
     assert_eq!(
         executions,
         [
@@ -258,7 +290,10 @@ fn a_switch_reads_the_decision_and_chooses() {
             "Key.$": "States.Format('team/flows/SwitchFlow/runs/{}/steps/start/{}/switch.json', $.run_id, $.index)"
         })
     );
-    assert_eq!(read["ResultSelector"], json!({"decision.$": "States.StringToJson($.Body)"}));
+    assert_eq!(
+        read["ResultSelector"],
+        json!({"decision.$": "States.StringToJson($.Body)"})
+    );
     assert_eq!(read["ResultPath"], "$.switch");
     assert_eq!(read["Next"], "start-choose");
     let choose = &states(&d)["start-choose"];
@@ -282,7 +317,10 @@ fn a_switch_to_the_join_ends_the_branch_through_a_pass() {
     let choices = branch["decide-choose"]["Choices"].as_array().unwrap();
     assert_eq!(choices[0]["Next"], "extra");
     assert_eq!(choices[1]["Next"], "decide-branch-end");
-    assert_eq!(branch["decide-branch-end"], json!({"Type": "Pass", "End": true}));
+    assert_eq!(
+        branch["decide-branch-end"],
+        json!({"Type": "Pass", "End": true})
+    );
     assert_eq!(branch["extra"]["End"], true);
 }
 
@@ -333,7 +371,10 @@ fn colliding_state_names_are_an_error_naming_both_steps() {
         ],
     );
     let message = compile_graph(&graph, &config()).unwrap_err().to_string();
-    assert!(message.contains("`start`") && message.contains("`start-choose`"), "{message}");
+    assert!(
+        message.contains("`start`") && message.contains("`start-choose`"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -352,7 +393,13 @@ fn large_flows_compile() {
     assert_eq!(linear.report.state_count, 502 + 3);
     assert_eq!(linear.job_definitions.len(), 1);
     let split = compile_ok(&wide_split(100));
-    assert_eq!(split.definition["States"]["start-split"]["Branches"].as_array().unwrap().len(), 100);
+    assert_eq!(
+        split.definition["States"]["start-split"]["Branches"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
     let nested = compile_ok(&nested_foreach(3));
     assert_eq!(nested.report.executions.len(), 4);
     for d in [&linear, &split, &nested] {
@@ -377,7 +424,10 @@ fn history_budget_counts_every_state() {
     assert_eq!(d.report.executions[1].worst_case_events, 23);
     // A switch costs its dearest branch, not the sum of them.
     let d = compile_ok(&switch_flow());
-    assert_eq!(d.report.executions[0].typical_events, 2 + 2 + 2 + 6 + 5 + 2 + 6 + 6 + 6);
+    assert_eq!(
+        d.report.executions[0].typical_events,
+        2 + 2 + 2 + 6 + 5 + 2 + 6 + 6 + 6
+    );
 }
 
 #[test]
@@ -399,7 +449,9 @@ fn a_split_too_wide_for_one_history_is_refused() {
 
 #[test]
 fn a_chain_too_long_for_one_history_is_refused() {
-    let message = compile_graph(&linear(1200), &config()).unwrap_err().to_string();
+    let message = compile_graph(&linear(1200), &config())
+        .unwrap_err()
+        .to_string();
     assert!(
         message.starts_with(
             "the run's execution of flow `LinearFlow` could record up to 25,248 history events, \
@@ -408,20 +460,30 @@ fn a_chain_too_long_for_one_history_is_refused() {
         ),
         "{message}"
     );
-    assert!(message.contains("Fix: move repeated steps into a foreach body"), "{message}");
+    assert!(
+        message.contains("Fix: move repeated steps into a foreach body"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_foreach_body_too_long_for_a_child_history_is_refused_naming_the_foreach() {
     let mut steps = vec![foreach("start", "items", "s_0")];
     for i in 0..1200 {
-        let to = if i == 1199 { "join".to_string() } else { format!("s_{}", i + 1) };
+        let to = if i == 1199 {
+            "join".to_string()
+        } else {
+            format!("s_{}", i + 1)
+        };
         steps.push(next(&format!("s_{i}"), &to));
     }
     steps.push(next("join", "end").join());
     steps.push(end());
     let err = compile_graph(&FlowGraph::new("DeepBody", steps), &config()).unwrap_err();
-    let CompileError::HistoryBudgetExceeded { step, execution, .. } = &err else {
+    let CompileError::HistoryBudgetExceeded {
+        step, execution, ..
+    } = &err
+    else {
         panic!("unexpected error {err}");
     };
     assert_eq!(step, "start");
@@ -433,15 +495,29 @@ fn a_definition_over_one_mebibyte_is_refused() {
     // Two foreach bodies of 1000 steps: each child history fits, the definition does not.
     let mut steps = vec![foreach("start", "items", "a_0")];
     for i in 0..1000 {
-        let to = if i == 999 { "join_a".to_string() } else { format!("a_{}", i + 1) };
+        let to = if i == 999 {
+            "join_a".to_string()
+        } else {
+            format!("a_{}", i + 1)
+        };
         steps.push(next(&format!("a_{i}"), &to));
     }
-    steps.push(StepSpec::new(
-        "join_a",
-        Transition::Foreach { over: "more".into(), body: "b_0".into() },
-    ).join());
+    steps.push(
+        StepSpec::new(
+            "join_a",
+            Transition::Foreach {
+                over: "more".into(),
+                body: "b_0".into(),
+            },
+        )
+        .join(),
+    );
     for i in 0..1000 {
-        let to = if i == 999 { "join_b".to_string() } else { format!("b_{}", i + 1) };
+        let to = if i == 999 {
+            "join_b".to_string()
+        } else {
+            format!("b_{}", i + 1)
+        };
         steps.push(next(&format!("b_{i}"), &to));
     }
     steps.push(next("join_b", "end").join());
@@ -455,4 +531,3 @@ fn a_definition_over_one_mebibyte_is_refused() {
         Ok(d) => panic!("compiled to {} bytes", d.report.definition_bytes),
     }
 }
-

@@ -328,7 +328,8 @@ impl Builder<'_> {
     fn foreach_map(&self, step: usize, body: Value) -> Result<Value, CompileError> {
         let spec = &self.graph.steps[step];
         let root = &self.config.datastore;
-        let items_key = task_object_key(root, &self.graph.name, &spec.name, TaskObject::ForeachItems)?;
+        let items_key =
+            task_object_key(root, &self.graph.name, &spec.name, TaskObject::ForeachItems)?;
         let mut processor = body;
         processor["ProcessorConfig"] = json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"});
         Ok(json!({

@@ -123,9 +123,8 @@ pub fn check(flow: &str, budgets: &[ExecutionBudget]) -> Result<(), CompileError
                 .foreach_step
                 .clone()
                 .unwrap_or_else(|| budget.heaviest_step.clone()),
-            events: thousands(budget.worst_case_events),
-            cause,
-            fix,
+            events: budget.worst_case_events,
+            advice: format!("{cause}. Fix: {fix}"),
         });
     }
     Ok(())
@@ -235,7 +234,11 @@ impl Walker<'_> {
         }
         if top {
             for (step, (events, is_split)) in per_step {
-                if summary.heaviest.as_ref().is_none_or(|(max, _, _)| events > *max) {
+                if summary
+                    .heaviest
+                    .as_ref()
+                    .is_none_or(|(max, _, _)| events > *max)
+                {
                     summary.heaviest = Some((events, step, is_split));
                 }
             }
@@ -247,9 +250,9 @@ impl Walker<'_> {
 
     /// The events of one state, its branches included (not its successors).
     fn state(&mut self, name: &str, state: &Value, summary: &mut Summary) -> Cost {
-        let retries: u64 = state["Retry"]
-            .as_array()
-            .map_or(0, |r| r.iter().filter_map(|r| r["MaxAttempts"].as_u64()).sum());
+        let retries: u64 = state["Retry"].as_array().map_or(0, |r| {
+            r.iter().filter_map(|r| r["MaxAttempts"].as_u64()).sum()
+        });
         match state["Type"].as_str().unwrap_or_default() {
             "Task" => {
                 let sync = state["Resource"]

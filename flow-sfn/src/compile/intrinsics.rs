@@ -206,7 +206,10 @@ mod tests {
         );
         let other = TaskCommand::new("movie", &root, "measure", 1).intrinsic();
         assert!(!other.contains("params"), "{other}");
-        assert!(other.ends_with("'--origin-run-id', $.origin_run_id)"), "{other}");
+        assert!(
+            other.ends_with("'--origin-run-id', $.origin_run_id)"),
+            "{other}"
+        );
     }
 
     #[test]
@@ -229,8 +232,10 @@ mod tests {
         // Same layout as flow-core writes, with real ids in place of the arguments.
         let layout = Layout::new("MovieFlow");
         let run = RunId::new("r1").unwrap();
-        let written = root.key(&layout.switch_decision(&run, &TaskId::new("pick", IndexPath(vec![2, 5]))));
-        let template = task_object_key(&root, "MovieFlow", "pick", TaskObject::SwitchDecision).unwrap();
+        let written =
+            root.key(&layout.switch_decision(&run, &TaskId::new("pick", IndexPath(vec![2, 5]))));
+        let template =
+            task_object_key(&root, "MovieFlow", "pick", TaskObject::SwitchDecision).unwrap();
         let filled = template
             .trim_start_matches("States.Format('")
             .split("', ")
@@ -244,7 +249,8 @@ mod tests {
     #[test]
     fn a_step_name_containing_a_placeholder_is_refused_not_miscompiled() {
         let root = S3Root::parse("s3://bucket").unwrap();
-        let err = task_object_key(&root, "F", "x4398046511093", TaskObject::ForeachItems).unwrap_err();
+        let err =
+            task_object_key(&root, "F", "x4398046511093", TaskObject::ForeachItems).unwrap_err();
         assert!(err.to_string().contains("x4398046511093"), "{err}");
     }
 }

@@ -54,7 +54,11 @@ pub fn step_job(step: &StepSpec, config: &DeployConfig) -> Result<StepJob, Compi
     let cpu = resources.cpu.unwrap_or(config.default_cpu);
     let memory_mb = resources.memory_mb.unwrap_or(config.default_memory_mb);
     if cpu == 0 {
-        return Err(invalid_option(name, "resources(cpu = 0)", "ask for at least 1 vCPU"));
+        return Err(invalid_option(
+            name,
+            "resources(cpu = 0)",
+            "ask for at least 1 vCPU",
+        ));
     }
     if memory_mb < 4 {
         return Err(invalid_option(
@@ -175,7 +179,10 @@ mod tests {
     fn retry_maps_to_attempts_times_plus_one() {
         for (times, attempts) in [(0, 1), (3, 4), (9, 10)] {
             let options = StepOptions {
-                retry: Some(Retry { times, backoff_ms: 2000 }),
+                retry: Some(Retry {
+                    times,
+                    backoff_ms: 2000,
+                }),
                 ..StepOptions::default()
             };
             let job = step_job(&step_with(options), &config()).unwrap();
@@ -186,10 +193,15 @@ mod tests {
     #[test]
     fn more_than_ten_attempts_is_an_error_naming_the_step() {
         let options = StepOptions {
-            retry: Some(Retry { times: 10, backoff_ms: 0 }),
+            retry: Some(Retry {
+                times: 10,
+                backoff_ms: 0,
+            }),
             ..StepOptions::default()
         };
-        let message = step_job(&step_with(options), &config()).unwrap_err().to_string();
+        let message = step_job(&step_with(options), &config())
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             message,
             "step `work` retries 10 times, but AWS Batch runs a job at most 10 times: \
@@ -204,12 +216,17 @@ mod tests {
             ..StepOptions::default()
         };
         let job = step_job(&step_with(options), &config()).unwrap();
-        assert_eq!(job.definition["timeout"], json!({"attemptDurationSeconds": 600}));
+        assert_eq!(
+            job.definition["timeout"],
+            json!({"attemptDurationSeconds": 600})
+        );
         let options = StepOptions {
             timeout_secs: Some(59),
             ..StepOptions::default()
         };
-        let message = step_job(&step_with(options), &config()).unwrap_err().to_string();
+        let message = step_job(&step_with(options), &config())
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             message,
             "step `work` times out after 59s, but AWS Batch cannot stop an attempt sooner than \
@@ -225,7 +242,11 @@ mod tests {
     #[test]
     fn resources_and_batch_overrides() {
         let options = StepOptions {
-            resources: Resources { cpu: Some(4), memory_mb: Some(16_384), gpu: Some(1) },
+            resources: Resources {
+                cpu: Some(4),
+                memory_mb: Some(16_384),
+                gpu: Some(1),
+            },
             batch: BatchOverrides {
                 image: Some("gpu-image:2".into()),
                 queue: Some("gpu-queue".into()),
@@ -244,7 +265,10 @@ mod tests {
             ])
         );
         assert_eq!(container["image"], "gpu-image:2");
-        assert_eq!(container["jobRoleArn"], "arn:aws:iam::123456789012:role/gpu");
+        assert_eq!(
+            container["jobRoleArn"],
+            "arn:aws:iam::123456789012:role/gpu"
+        );
         assert_eq!(job.queue, "gpu-queue");
         let plain = step_job(&step_with(StepOptions::default()), &config()).unwrap();
         assert_ne!(job.definition_name, plain.definition_name);
@@ -264,16 +288,29 @@ mod tests {
     #[test]
     fn bad_resources_name_the_step_and_option() {
         let options = StepOptions {
-            resources: Resources { cpu: Some(0), ..Resources::default() },
+            resources: Resources {
+                cpu: Some(0),
+                ..Resources::default()
+            },
             ..StepOptions::default()
         };
-        let message = step_job(&step_with(options), &config()).unwrap_err().to_string();
-        assert!(message.contains("`work`") && message.contains("cpu = 0"), "{message}");
+        let message = step_job(&step_with(options), &config())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("`work`") && message.contains("cpu = 0"),
+            "{message}"
+        );
         let options = StepOptions {
-            batch: BatchOverrides { job_role: Some("role".into()), ..BatchOverrides::default() },
+            batch: BatchOverrides {
+                job_role: Some("role".into()),
+                ..BatchOverrides::default()
+            },
             ..StepOptions::default()
         };
-        let message = step_job(&step_with(options), &config()).unwrap_err().to_string();
+        let message = step_job(&step_with(options), &config())
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("job_role"), "{message}");
     }
 }

@@ -69,8 +69,9 @@ pub enum CompileError {
     },
     /// An execution could record more history events than Step Functions allows.
     #[error(
-        "{execution} of flow `{flow}` could record up to {events} history events, over the Step \
-         Functions limit of 25,000 per execution: {cause}. Fix: {fix}"
+        "{execution} of flow `{flow}` could record up to {} history events, over the Step \
+         Functions limit of 25,000 per execution: {advice}",
+        history_budget::thousands(*.events)
     )]
     HistoryBudgetExceeded {
         /// The flow.
@@ -79,12 +80,10 @@ pub enum CompileError {
         execution: String,
         /// The step to change.
         step: String,
-        /// The worst-case event count, formatted.
-        events: String,
-        /// Where the events come from.
-        cause: String,
-        /// How to fix it.
-        fix: String,
+        /// The worst-case event count.
+        events: u64,
+        /// Where the events come from, and the fix.
+        advice: String,
     },
     /// Two steps would get the same state name.
     #[error(
@@ -288,4 +287,3 @@ pub fn compile(
         report,
     })
 }
-

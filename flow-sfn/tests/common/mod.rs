@@ -2,9 +2,7 @@
 //! and a fixed deployment config, shared by the integration tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use flow_graph::{
-    BatchOverrides, FlowGraph, Resources, Retry, StepOptions, StepSpec, Transition,
-};
+use flow_graph::{BatchOverrides, FlowGraph, Resources, Retry, StepOptions, StepSpec, Transition};
 use flow_sfn::{compile_graph, DeployConfig, Deployment, S3Root};
 
 /// The settings every test compiles with.
@@ -28,11 +26,17 @@ pub fn next(name: &str, to: &str) -> StepSpec {
 }
 
 pub fn split(name: &str, to: &[&str]) -> StepSpec {
-    StepSpec::new(name, Transition::Split(to.iter().map(|s| s.to_string()).collect()))
+    StepSpec::new(
+        name,
+        Transition::Split(to.iter().map(|s| s.to_string()).collect()),
+    )
 }
 
 pub fn switch(name: &str, to: &[&str]) -> StepSpec {
-    StepSpec::new(name, Transition::Switch(to.iter().map(|s| s.to_string()).collect()))
+    StepSpec::new(
+        name,
+        Transition::Switch(to.iter().map(|s| s.to_string()).collect()),
+    )
 }
 
 pub fn foreach(name: &str, over: &str, body: &str) -> StepSpec {
@@ -51,14 +55,21 @@ pub fn end() -> StepSpec {
 
 /// start -> hello -> end.
 pub fn hello() -> FlowGraph {
-    FlowGraph::new("HelloFlow", vec![next("start", "hello"), next("hello", "end"), end()])
+    FlowGraph::new(
+        "HelloFlow",
+        vec![next("start", "hello"), next("hello", "end"), end()],
+    )
 }
 
 /// start -> step_1 -> ... -> step_n -> end.
 pub fn linear(n: usize) -> FlowGraph {
     let mut steps = vec![next("start", if n == 0 { "end" } else { "step_1" })];
     for i in 1..=n {
-        let to = if i == n { "end".to_string() } else { format!("step_{}", i + 1) };
+        let to = if i == n {
+            "end".to_string()
+        } else {
+            format!("step_{}", i + 1)
+        };
         steps.push(next(&format!("step_{i}"), &to));
     }
     steps.push(end());
@@ -71,15 +82,27 @@ pub fn movie() -> FlowGraph {
     measure.doc = "Measures one title.\n\nMore text.".into();
     measure.is_async = true;
     measure.options = StepOptions {
-        retry: Some(Retry { times: 3, backoff_ms: 2000 }),
+        retry: Some(Retry {
+            times: 3,
+            backoff_ms: 2000,
+        }),
         timeout_secs: Some(600),
         catch: false,
-        resources: Resources { cpu: Some(2), memory_mb: Some(4096), gpu: None },
+        resources: Resources {
+            cpu: Some(2),
+            memory_mb: Some(4096),
+            gpu: None,
+        },
         batch: BatchOverrides::default(),
     };
     FlowGraph::new(
         "MovieFlow",
-        vec![foreach("start", "titles", "measure"), measure, next("join", "end").join(), end()],
+        vec![
+            foreach("start", "titles", "measure"),
+            measure,
+            next("join", "end").join(),
+            end(),
+        ],
     )
 }
 
@@ -111,15 +134,29 @@ pub fn switch_flow() -> FlowGraph {
 /// `levels` foreaches nested inside each other: start > level_1 > ... > body.
 pub fn nested_foreach(levels: usize) -> FlowGraph {
     assert!(levels >= 1);
-    let opener = |l: usize| if l == 0 { "start".to_string() } else { format!("level_{l}") };
+    let opener = |l: usize| {
+        if l == 0 {
+            "start".to_string()
+        } else {
+            format!("level_{l}")
+        }
+    };
     let mut steps = Vec::new();
     for l in 0..levels {
-        let body = if l + 1 == levels { "body".to_string() } else { opener(l + 1) };
+        let body = if l + 1 == levels {
+            "body".to_string()
+        } else {
+            opener(l + 1)
+        };
         steps.push(foreach(&opener(l), &format!("items_{l}"), &body));
     }
     steps.push(next("body", &format!("join_{}", levels - 1)));
     for l in (0..levels).rev() {
-        let to = if l == 0 { "end".to_string() } else { format!("join_{}", l - 1) };
+        let to = if l == 0 {
+            "end".to_string()
+        } else {
+            format!("join_{}", l - 1)
+        };
         steps.push(next(&format!("join_{l}"), &to).join());
     }
     steps.push(end());
@@ -178,10 +215,17 @@ pub fn switch_to_join() -> FlowGraph {
 pub fn options_flow() -> FlowGraph {
     let mut gpu = next("train", "end");
     gpu.options = StepOptions {
-        retry: Some(Retry { times: 9, backoff_ms: 0 }),
+        retry: Some(Retry {
+            times: 9,
+            backoff_ms: 0,
+        }),
         timeout_secs: Some(3600),
         catch: true,
-        resources: Resources { cpu: Some(8), memory_mb: Some(61_440), gpu: Some(1) },
+        resources: Resources {
+            cpu: Some(8),
+            memory_mb: Some(61_440),
+            gpu: Some(1),
+        },
         batch: BatchOverrides {
             image: Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/flows-gpu:1".into()),
             queue: Some("gpu-queue".into()),
@@ -189,8 +233,14 @@ pub fn options_flow() -> FlowGraph {
         },
     };
     let mut prepare = next("prepare", "train");
-    prepare.options.retry = Some(Retry { times: 1, backoff_ms: 0 });
-    FlowGraph::new("OptionsFlow", vec![next("start", "prepare"), prepare, gpu, end()])
+    prepare.options.retry = Some(Retry {
+        times: 1,
+        backoff_ms: 0,
+    });
+    FlowGraph::new(
+        "OptionsFlow",
+        vec![next("start", "prepare"), prepare, gpu, end()],
+    )
 }
 
 /// The representative shapes, by snapshot name.
