@@ -1,0 +1,561 @@
+"""Driver of bench/compare-metaflow: times equivalent flows in Metaflow and flowrs.
+
+Python 3 standard library only. Run it through bench/compare-metaflow, which checks the
+prerequisites first. What it does:
+
+1. Creates (once) a virtual environment with a pinned Metaflow under the cache directory
+   (${FLOW_BENCH_CACHE:-~/.cache/flowrs-bench}). Only PyPI is reached, at install time;
+   Metaflow then runs with the local datastore and local metadata, no AWS, no conda.
+2. Builds the flowrs twins (bench/flows, a cargo workspace of its own) with --release.
+3. Runs every shape --runs times per system, alternating the two systems (and which one
+   goes first) so that machine noise spreads over both; each run is a fresh process in a
+   fresh temporary directory (empty datastore), timed wall-clock from spawn to exit.
+4. Checks each run: exit status 0 and every task's record in the run's datastore.
+5. Prints a Markdown table of medians, ratios, per-task overhead and peak memory.
+
+Exits 1 if any run failed, 2 on a setup error.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+METAFLOW_VERSION = "2.19.39"
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(BENCH_DIR)
+FLOWS_DIR = os.path.join(BENCH_DIR, "flows")
+METAFLOW_FLOWS_DIR = os.path.join(BENCH_DIR, "metaflow")
+TIME_BIN = "/usr/bin/time"
+RSS_SAMPLE_INTERVAL_S = 0.05
+
+
+class SetupError(Exception):
+    """A prerequisite is missing or could not be installed."""
+
+
+class Shape:
+    """One benchmark shape: the same flow in both systems, with its params."""
+
+    def __init__(self, name, flow, metaflow_class, params, tasks):
+        self.name = name
+        self.flow = flow  # bench/metaflow/<flow>.py and bench/flows binary <flow>
+        self.metaflow_class = metaflow_class
+        self.params = params  # {"count": 100, "payload": 10}
+        self.tasks = tasks  # tasks one run executes (the same in both systems)
+
+
+def shapes(args):
+    """The shapes to run, in order."""
+    out = []
+    payloads = [0] if args.no_payload else [0, args.payload_mib]
+    for payload in payloads:
+        suffix = "" if payload == 0 else f" + {payload} MiB"
+        p = {"payload": payload}
+        out.append(Shape(f"linear 10 steps{suffix}", "linear", "BenchLinearFlow", dict(p), 10))
+        out.append(
+            Shape(f"foreach 100{suffix}", "foreach", "BenchForeachFlow", dict(p, count=100), 103)
+        )
+        out.append(Shape(f"split/join 10{suffix}", "split", "BenchSplitFlow", dict(p), 13))
+    if not args.no_large:
+        out.append(
+            Shape("foreach 1000", "foreach", "BenchForeachFlow", {"payload": 0, "count": 1000}, 1003)
+        )
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",")]
+        out = [s for s in out if any(w in s.name for w in wanted)]
+        if not out:
+            raise SetupError(f"--only {args.only!r} matches no shape")
+    return out
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- setup
+
+
+def cache_dir():
+    return os.environ.get("FLOW_BENCH_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "flowrs-bench"
+    )
+
+
+def metaflow_venv():
+    """The venv's python, creating the venv with the pinned Metaflow on first use."""
+    py_tag = f"py{sys.version_info[0]}.{sys.version_info[1]}"
+    venv = os.path.join(cache_dir(), f"metaflow-{METAFLOW_VERSION}-{py_tag}")
+    python = os.path.join(venv, "bin", "python")
+    stamp = os.path.join(venv, ".installed")
+    if os.path.exists(stamp) and os.path.exists(python):
+        return python
+    log(f"setting up Metaflow {METAFLOW_VERSION} in {venv} (once) ...")
+    shutil.rmtree(venv, ignore_errors=True)
+    os.makedirs(os.path.dirname(venv), exist_ok=True)
+    r = subprocess.run([sys.executable, "-m", "venv", venv], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SetupError(
+            "could not create a virtual environment "
+            f"({sys.executable} -m venv {venv}):\n{r.stderr.strip()}\n"
+            "install the venv module (e.g. apt-get install python3-venv)"
+        )
+    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
+    r = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", f"metaflow=={METAFLOW_VERSION}"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if r.returncode != 0:
+        raise SetupError(
+            f"pip could not install metaflow=={METAFLOW_VERSION} into {venv}:\n"
+            f"{(r.stdout + r.stderr).strip()}"
+        )
+    r = subprocess.run(
+        [python, "-c", "import metaflow; print(metaflow.__version__)"],
+        capture_output=True,
+        text=True,
+        env=metaflow_env(venv_home=os.path.join(venv, "metaflow-home"), sysroot=None),
+    )
+    if r.returncode != 0 or r.stdout.strip() != METAFLOW_VERSION:
+        raise SetupError(f"metaflow does not import from {venv}:\n{r.stdout}{r.stderr}")
+    with open(stamp, "w") as f:
+        f.write(METAFLOW_VERSION + "\n")
+    return python
+
+
+def metaflow_env(venv_home, sysroot):
+    """The environment of a Metaflow run: local datastore and metadata, no user config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METAFLOW_")}
+    os.makedirs(venv_home, exist_ok=True)
+    env.update(
+        METAFLOW_HOME=venv_home,  # an empty config dir: ~/.metaflowconfig cannot leak in
+        METAFLOW_DEFAULT_DATASTORE="local",
+        METAFLOW_DEFAULT_METADATA="local",
+        METAFLOW_DEFAULT_ENVIRONMENT="local",
+        USERNAME="flowrs-bench",
+    )
+    if sysroot:
+        # The run's own <sysroot>/.metaflow: no search upward from the cwd for another one.
+        env["METAFLOW_DATASTORE_SYSROOT_LOCAL"] = sysroot
+    return env
+
+
+def build_flowrs():
+    """Builds bench/flows with --release; returns {binary name: path}."""
+    log("building the flowrs benchmark flows (cargo build --release) ...")
+    cmd = [
+        "cargo",
+        "build",
+        "--release",
+        "--bins",
+        "--message-format=json-render-diagnostics",
+        "--manifest-path",
+        os.path.join(FLOWS_DIR, "Cargo.toml"),
+    ]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise SetupError(f"`{' '.join(cmd)}` failed (its errors are above)")
+    bins = {}
+    for line in r.stdout.splitlines():
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
+            bins[msg["target"]["name"]] = msg["executable"]
+    for name in ("linear", "foreach", "split"):
+        if name not in bins:
+            raise SetupError(f"cargo built no `{name}` binary in {FLOWS_DIR}")
+    return bins
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def tree_rss_bytes(root):
+    """Sum of the resident memory of `root` and all its descendants, from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # The command name is in parentheses and may contain spaces: split after it.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0, [root]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * page
+        except OSError:
+            pass
+    return total
+
+
+class TreeSampler(threading.Thread):
+    """Samples the process tree's total RSS until stopped; keeps the peak."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.wait(RSS_SAMPLE_INTERVAL_S):
+            try:
+                self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            except OSError:
+                pass
+
+
+class RunResult:
+    def __init__(self, system, shape, wall, max_rss, tree_rss, error, workdir):
+        self.system = system
+        self.shape = shape
+        self.wall = wall  # seconds, spawn to exit
+        self.max_rss = max_rss  # bytes, the largest single process (wait4 / time -v)
+        self.tree_rss = tree_rss  # bytes, peak sampled sum over the process tree
+        self.error = error  # None if the run succeeded and was checked
+        self.workdir = workdir
+
+
+def run_once(system, shape, cmd, env, args):
+    """Runs one flow in a fresh directory; returns a RunResult."""
+    workdir = tempfile.mkdtemp(prefix=f"flowrs-bench-{system}-")
+    out_path = os.path.join(workdir, "output.log")
+    time_path = os.path.join(workdir, "time.txt")
+    use_time = os.access(TIME_BIN, os.X_OK) and not args.no_time_v
+    full = ([TIME_BIN, "-v", "-o", time_path] if use_time else []) + cmd
+    if system == "metaflow":
+        env = dict(env, METAFLOW_DATASTORE_SYSROOT_LOCAL=workdir)
+    with open(out_path, "wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(full, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        # wait4 gives this child's own rusage (its peak RSS, or that of the largest
+        # descendant it reaped): a per-run figure, unlike RUSAGE_CHILDREN of this process.
+        status, rusage, deadline_hit = _wait4(proc, args.timeout)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        sampler.stop.set()
+        sampler.join()
+    max_rss = rusage.ru_maxrss * 1024
+    if use_time:
+        try:
+            with open(time_path) as f:
+                m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read())
+            if m:
+                max_rss = int(m.group(1)) * 1024
+        except OSError:
+            pass
+    tree_rss = max(sampler.peak, max_rss)
+    error = None
+    if deadline_hit:
+        error = f"killed after the {args.timeout} s timeout"
+    elif proc.returncode != 0:
+        error = f"exit status {proc.returncode}"
+    else:
+        error = check_datastore(system, shape, workdir)
+    if error:
+        error += f" (output: {out_path})"
+    elif not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return RunResult(system, shape, wall, max_rss, tree_rss, error, workdir)
+
+
+def _wait4(proc, timeout):
+    """os.wait4 on the process, killing it after `timeout` seconds; (status, rusage, killed)."""
+    # Block in the kernel (in a thread, for the timeout): a polling loop would add its
+    # period to the measured wall time.
+    waited = {}
+
+    def wait():
+        _, waited["status"], waited["rusage"] = os.wait4(proc.pid, 0)
+
+    t = threading.Thread(target=wait, daemon=True)
+    t.start()
+    t.join(timeout)
+    killed = t.is_alive()
+    if killed:
+        proc.kill()
+        t.join()
+    return waited["status"], waited["rusage"], killed
+
+
+def check_datastore(system, shape, workdir):
+    """None if the run's datastore holds a finished record of every task, else why not."""
+    if system == "flowrs":
+        root = os.path.join(workdir, ".flow")
+        if not os.path.isdir(root):
+            return f"no datastore at {root}: the run persisted nothing"
+        records = 0
+        for _, _, files in os.walk(root):
+            records += files.count("task.json")
+    else:
+        root = os.path.join(workdir, ".metaflow", shape.metaflow_class)
+        if not os.path.isdir(root):
+            return f"no datastore at {root}"
+        records = 0
+        # .metaflow/<Flow>/<run>/<step>/<task>/0.DONE.lock, one per finished task.
+        for run in os.listdir(root):
+            if run == "data" or not os.path.isdir(os.path.join(root, run)):
+                continue
+            for step in os.listdir(os.path.join(root, run)):
+                if step.startswith("_"):
+                    continue
+                step_dir = os.path.join(root, run, step)
+                for task in os.listdir(step_dir):
+                    if os.path.exists(os.path.join(step_dir, task, "0.DONE.lock")):
+                        records += 1
+    if records != shape.tasks:
+        return f"{records} task records in {root}, expected {shape.tasks}"
+    return None
+
+
+def commands(shape, python, bins, args):
+    """The Metaflow and flowrs command lines of one shape (same params, same workers)."""
+    splits = max(100, shape.params.get("count", 0))
+    params = []
+    for k, v in shape.params.items():
+        params += [f"--{k}", str(v)]
+    mf = [python or "python3", os.path.join(METAFLOW_FLOWS_DIR, f"{shape.flow}.py"), "--no-pylint", "run"]
+    mf += ["--max-workers", str(args.max_workers), "--max-num-splits", str(splits)] + params
+    rs = [bins[shape.flow] if bins else shape.flow, "run"] + params
+    rs += ["--max-workers", str(args.max_workers), "--max-num-splits", str(splits)]
+    rs += ["--datastore", ".flow"]
+    return mf, rs
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def machine():
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"^model name\s*:\s*(.+)$", f.read(), re.M)
+            if m:
+                cpu = m.group(1).strip()
+    except OSError:
+        pass
+    mem = "unknown memory"
+    try:
+        with open("/proc/meminfo") as f:
+            m = re.search(r"^MemTotal:\s*(\d+) kB", f.read(), re.M)
+            if m:
+                mem = f"{int(m.group(1)) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {mem} RAM, {platform.system()} {platform.release()}"
+
+
+def output_of(cmd, cwd=None):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd).stdout.strip()
+    except OSError:
+        return ""
+
+
+def fmt_s(x):
+    return f"{x:.3f}" if x >= 0.1 else f"{x:.4f}"
+
+
+def fmt_task(x):
+    return f"{x * 1000:.1f} ms" if x >= 0.001 else f"{x * 1e6:.0f} µs"
+
+
+def fmt_mib(b):
+    return f"{b / 1024 / 1024:.0f}"
+
+
+def report(results, shapes_run, python, args, started):
+    lines = []
+    mf_version = python and output_of([python, "-c", "import metaflow; print(metaflow.__version__)"])
+    py_version = python and output_of([python, "-c", "import platform; print(platform.python_version())"])
+    commit = output_of(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO_DIR) or "unknown"
+    dirty = output_of(["git", "status", "--porcelain", "--", "flow-core", "flow-local",
+                       "flow-macros", "flow-graph", "bench"], cwd=REPO_DIR)
+    lines.append(f"- date: {started.strftime('%Y-%m-%d %H:%M UTC')}")
+    lines.append(f"- machine: {machine()}")
+    lines.append(
+        f"- versions: metaflow {mf_version} (Python {py_version}); "
+        f"{output_of(['rustc', '--version'])}; flowrs commit {commit}"
+        + (" (with uncommitted changes)" if dirty else "")
+    )
+    lines.append(
+        f"- settings: {args.runs} runs per system and shape, alternating systems; "
+        f"--max-workers {args.max_workers} for both; wall-clock of the whole process; "
+        "fresh temporary directory (empty datastore) per run"
+    )
+    lines.append("")
+    lines.append(
+        "| shape | tasks | metaflow median s | flowrs median s | ratio (metaflow/flowrs) "
+        "| metaflow per task | flowrs per task | metaflow peak RSS MiB (largest process / all processes) "
+        "| flowrs peak RSS MiB |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    summary = {}
+    for shape in shapes_run:
+        mf = [r for r in results if r.shape is shape and r.system == "metaflow" and not r.error]
+        rs = [r for r in results if r.shape is shape and r.system == "flowrs" and not r.error]
+        if not mf and not rs:
+            lines.append(f"| {shape.name} | {shape.tasks} | failed | failed | | | | | |")
+            continue
+        mf_wall = statistics.median(r.wall for r in mf) if mf else None
+        rs_wall = statistics.median(r.wall for r in rs) if rs else None
+        ratio = mf_wall / rs_wall if mf and rs else None
+        summary[shape.name] = {
+            "tasks": shape.tasks,
+            "metaflow_walls_s": [r.wall for r in mf],
+            "flowrs_walls_s": [r.wall for r in rs],
+            "ratio": ratio,
+        }
+        missing = "failed" if None in (mf_wall, rs_wall) and len(args.systems) == 2 else "-"
+        cells = [
+            shape.name,
+            str(shape.tasks),
+            fmt_s(mf_wall) if mf else missing,
+            fmt_s(rs_wall) if rs else missing,
+            f"{ratio:,.0f}x" if ratio else "-",
+            fmt_task(mf_wall / shape.tasks) if mf else "-",
+            fmt_task(rs_wall / shape.tasks) if rs else "-",
+            f"{fmt_mib(max(r.max_rss for r in mf))} / {fmt_mib(max(r.tree_rss for r in mf))}" if mf else "-",
+            fmt_mib(max(r.max_rss for r in rs)) if rs else "-",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        "Medians over the runs; per task = median wall-clock / tasks in the run (process "
+        "start and datastore setup included). Peak RSS: the largest over the runs; "
+        "'largest process' from /usr/bin/time -v (wait4), 'all processes' the peak of the "
+        f"sum over the process tree, sampled every {int(RSS_SAMPLE_INTERVAL_S * 1000)} ms."
+    )
+    return "\n".join(lines), summary
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="bench/compare-metaflow",
+        description="Time the same flows in Metaflow (subprocess per task) and flowrs "
+        "(in-process), alternating the two, and print a Markdown table.",
+    )
+    p.add_argument("--runs", type=int, default=5, help="runs per system and shape (default 5)")
+    p.add_argument(
+        "--max-workers", type=int, default=2,
+        help="parallel tasks, the same for both systems (default 2)",
+    )
+    p.add_argument(
+        "--payload-mib", type=int, default=10,
+        help="size of the artifact passed along in the payload shapes (default 10)",
+    )
+    p.add_argument("--no-payload", action="store_true", help="skip the payload shapes")
+    p.add_argument(
+        "--no-large", action="store_true",
+        help="skip the 1,000-item foreach (Metaflow takes minutes per run on 2 cores)",
+    )
+    p.add_argument(
+        "--only", metavar="SUBSTRINGS",
+        help="comma-separated substrings of shape names to run, e.g. 'foreach 100'",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=3600, help="seconds before one run is killed (default 3600)"
+    )
+    p.add_argument(
+        "--systems", default="metaflow,flowrs",
+        help="which systems to run (default metaflow,flowrs; one alone gives no ratios)",
+    )
+    p.add_argument("--keep", action="store_true", help="keep every run's directory, not only failed ones")
+    p.add_argument("--json", metavar="FILE", help="also write every run's figures as JSON")
+    p.add_argument(
+        "--no-time-v", action="store_true",
+        help="measure peak RSS through wait4 only, not /usr/bin/time -v",
+    )
+    args = p.parse_args(argv)
+    if args.runs < 1 or args.max_workers < 1:
+        p.error("--runs and --max-workers must be at least 1")
+    args.systems = [x.strip() for x in args.systems.split(",") if x.strip()]
+    if not args.systems or set(args.systems) - {"metaflow", "flowrs"}:
+        p.error("--systems takes metaflow, flowrs or both, comma-separated")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    try:
+        todo = shapes(args)
+        python = metaflow_venv() if "metaflow" in args.systems else None
+        bins = build_flowrs() if "flowrs" in args.systems else None
+    except SetupError as e:
+        log(f"compare-metaflow: {e}")
+        return 2
+    mf_env = python and metaflow_env(os.path.join(os.path.dirname(os.path.dirname(python)), "metaflow-home"), None)
+    rs_env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOW_", "RUST_LOG"))}
+    results = []
+    for shape in todo:
+        mf_cmd, rs_cmd = commands(shape, python, bins, args)
+        for i in range(args.runs):
+            # Alternate the systems, and which one goes first, so drifts hit both alike.
+            order = [("metaflow", mf_cmd, mf_env), ("flowrs", rs_cmd, rs_env)]
+            order = [o for o in order if o[0] in args.systems]
+            if i % 2:
+                order.reverse()
+            for system, cmd, env in order:
+                r = run_once(system, shape, cmd, env, args)
+                results.append(r)
+                status = f"FAILED: {r.error}" if r.error else "ok"
+                log(
+                    f"{shape.name:<24} run {i + 1}/{args.runs} {system:<8} "
+                    f"{r.wall:9.4f} s  {r.max_rss / 2**20:7.1f} MiB  {status}"
+                )
+    table, summary = report(results, todo, python, args, started)
+    print(table)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(
+                {
+                    "runs": [
+                        {"system": r.system, "shape": r.shape.name, "wall_s": r.wall,
+                         "max_rss_bytes": r.max_rss, "tree_rss_bytes": r.tree_rss,
+                         "error": r.error}
+                        for r in results
+                    ],
+                    "summary": summary,
+                },
+                f,
+                indent=2,
+            )
+    failed = [r for r in results if r.error]
+    if failed:
+        log(f"\n{len(failed)} run(s) failed:")
+        for r in failed:
+            log(f"  {r.system} {r.shape.name}: {r.error}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
