@@ -26,12 +26,13 @@
 //!
 //! Module map: [`config`] (settings and their flags), [`compile`] (the compiler:
 //! [`compile::asl`], [`compile::job_definition`], [`compile::history_budget`],
-//! [`compile::names`], [`compile::intrinsics`], [`compile::execution_input`]) and [`cli`]
-//! (the `step-functions` command).
+//! [`compile::names`], [`compile::intrinsics`], [`compile::execution_input`]), [`cli`]
+//! (the `step-functions` command) and [`main`] (the flow binary's entry point).
 
 pub mod cli;
 pub mod compile;
 pub mod config;
+mod entry;
 mod json;
 
 pub use cli::{run_step_functions_command, step_functions_command};
@@ -39,4 +40,5 @@ pub use compile::execution_input::{execution_input, ExecutionInputError};
 pub use compile::history_budget::{ExecutionBudget, MAX_HISTORY_EVENTS};
 pub use compile::{compile, compile_graph, CompileError, CompileReport, Deployment};
 pub use config::{ConfigError, DeployConfig, S3Root, SfnArgs};
+pub use entry::main;
 pub use json::to_canonical_pretty;
