@@ -46,8 +46,9 @@ class SetupError(Exception):
 class Shape:
     """One benchmark shape: the same flow in both systems, with its params."""
 
-    def __init__(self, name, flow, metaflow_class, params, tasks):
+    def __init__(self, name, flow, metaflow_class, params, tasks, runs):
         self.name = name
+        self.runs = runs  # runs per system
         self.flow = flow  # bench/metaflow/<flow>.py and bench/flows binary <flow>
         self.metaflow_class = metaflow_class
         self.params = params  # {"count": 100, "payload": 10}
@@ -61,18 +62,22 @@ def shapes(args):
     for payload in payloads:
         suffix = "" if payload == 0 else f" + {payload} MiB"
         p = {"payload": payload}
-        out.append(Shape(f"linear 10 steps{suffix}", "linear", "BenchLinearFlow", dict(p), 10))
+        out.append(Shape(f"linear 10 steps{suffix}", "linear", "BenchLinearFlow", dict(p), 10, args.runs))
         out.append(
-            Shape(f"foreach 100{suffix}", "foreach", "BenchForeachFlow", dict(p, count=100), 103)
+            Shape(f"foreach 100{suffix}", "foreach", "BenchForeachFlow", dict(p, count=100), 103,
+                  args.runs)
         )
-        out.append(Shape(f"split/join 10{suffix}", "split", "BenchSplitFlow", dict(p), 13))
+        out.append(Shape(f"split/join 10{suffix}", "split", "BenchSplitFlow", dict(p), 13, args.runs))
     if not args.no_large:
         out.append(
-            Shape("foreach 1000", "foreach", "BenchForeachFlow", {"payload": 0, "count": 1000}, 1003)
+            Shape("foreach 1000", "foreach", "BenchForeachFlow", {"payload": 0, "count": 1000}, 1003,
+                  args.large_runs)
         )
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
-        out = [s for s in out if any(w in s.name for w in wanted)]
+        names = {s.name for s in out}
+        # A token that names a shape exactly selects only it ("foreach 100", not 1000).
+        out = [s for s in out if any(w == s.name if w in names else w in s.name for w in wanted)]
         if not out:
             raise SetupError(f"--only {args.only!r} matches no shape")
     return out
@@ -403,7 +408,9 @@ def report(results, shapes_run, python, args, started):
         + (" (with uncommitted changes)" if dirty else "")
     )
     lines.append(
-        f"- settings: {args.runs} runs per system and shape, alternating systems; "
+        f"- settings: {args.runs} runs per system and shape"
+        + ("" if args.no_large else f" ({args.large_runs} for foreach 1000)")
+        + ", alternating systems; "
         f"--max-workers {args.max_workers} for both; wall-clock of the whole process; "
         "fresh temporary directory (empty datastore) per run"
     )
@@ -477,6 +484,10 @@ def parse_args(argv):
         help="skip the 1,000-item foreach (Metaflow takes minutes per run on 2 cores)",
     )
     p.add_argument(
+        "--large-runs", type=int, default=3,
+        help="runs per system of the 1,000-item foreach (default 3)",
+    )
+    p.add_argument(
         "--only", metavar="SUBSTRINGS",
         help="comma-separated substrings of shape names to run, e.g. 'foreach 100'",
     )
@@ -494,8 +505,8 @@ def parse_args(argv):
         help="measure peak RSS through wait4 only, not /usr/bin/time -v",
     )
     args = p.parse_args(argv)
-    if args.runs < 1 or args.max_workers < 1:
-        p.error("--runs and --max-workers must be at least 1")
+    if min(args.runs, args.large_runs, args.max_workers) < 1:
+        p.error("--runs, --large-runs and --max-workers must be at least 1")
     args.systems = [x.strip() for x in args.systems.split(",") if x.strip()]
     if not args.systems or set(args.systems) - {"metaflow", "flowrs"}:
         p.error("--systems takes metaflow, flowrs or both, comma-separated")
@@ -517,7 +528,7 @@ def main(argv):
     results = []
     for shape in todo:
         mf_cmd, rs_cmd = commands(shape, python, bins, args)
-        for i in range(args.runs):
+        for i in range(shape.runs):
             # Alternate the systems, and which one goes first, so drifts hit both alike.
             order = [("metaflow", mf_cmd, mf_env), ("flowrs", rs_cmd, rs_env)]
             order = [o for o in order if o[0] in args.systems]
@@ -528,7 +539,7 @@ def main(argv):
                 results.append(r)
                 status = f"FAILED: {r.error}" if r.error else "ok"
                 log(
-                    f"{shape.name:<24} run {i + 1}/{args.runs} {system:<8} "
+                    f"{shape.name:<24} run {i + 1}/{shape.runs} {system:<8} "
                     f"{r.wall:9.4f} s  {r.max_rss / 2**20:7.1f} MiB  {status}"
                 )
     table, summary = report(results, todo, python, args, started)
