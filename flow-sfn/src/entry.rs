@@ -5,7 +5,7 @@
 //! every other command. Once flow-local exposes its `clap::Command` and a dispatcher, this
 //! adds `step-functions` to them and hands every other command to flow-local.
 
-use crate::cli::{run_step_functions_command, step_functions_command};
+use crate::cli::{run_step_functions_command, step_functions_command_for};
 use clap::Command;
 use std::process::ExitCode;
 
@@ -20,7 +20,7 @@ pub fn main<F: flow_core::Flow>() -> ExitCode {
         .subcommand_required(true)
         .arg_required_else_help(true)
         .allow_external_subcommands(true)
-        .subcommand(step_functions_command());
+        .subcommand(step_functions_command_for(graph));
     if let Some(line) = graph.doc.lines().find(|l| !l.trim().is_empty()) {
         command = command.about(line.trim().to_string());
     }

@@ -29,13 +29,14 @@
 //! [`compile::names`], [`compile::intrinsics`], [`compile::execution_input`]), [`cli`]
 //! (the `step-functions` command) and [`main`] (the flow binary's entry point).
 
+pub mod aws;
 pub mod cli;
 pub mod compile;
 pub mod config;
 mod entry;
 mod json;
 
-pub use cli::{run_step_functions_command, step_functions_command};
+pub use cli::{run_step_functions_command, step_functions_command, step_functions_command_for};
 pub use compile::execution_input::{execution_input, ExecutionInputError};
 pub use compile::history_budget::{ExecutionBudget, MAX_HISTORY_EVENTS};
 pub use compile::{compile, compile_graph, CompileError, CompileReport, Deployment};

@@ -1,0 +1,9 @@
+//! Everything that calls AWS: clients, the S3 datastore, deploying and operating.
+
+pub mod clients;
+pub mod deploy;
+pub mod operate;
+pub mod s3_store;
+
+pub use clients::{load, AwsClients, AwsError};
+pub use s3_store::S3Store;
