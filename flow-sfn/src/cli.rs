@@ -30,7 +30,13 @@ const STATUSES: [&str; 6] = [
 const DEFAULT_MAX_PARAMS_JSON_BYTES: usize = 7_000;
 
 fn with_settings(command: Command) -> Command {
-    SfnArgs::augment_args(command)
+    // augment_args would replace the command's own about text with the settings' doc.
+    let about = command.get_about().cloned();
+    let command = SfnArgs::augment_args(command);
+    match about {
+        Some(about) => command.about(about),
+        None => command,
+    }
 }
 
 fn wait_arg() -> Arg {

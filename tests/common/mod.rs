@@ -40,7 +40,8 @@ pub fn example_names() -> Vec<String> {
         .expect("examples dir")
         .filter_map(|e| {
             let p = e.ok()?.path();
-            (p.extension()? == "rs").then(|| p.file_stem()?.to_string_lossy().into_owned())
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            (p.extension()? == "rs").then_some(stem)
         })
         .collect();
     names.sort();

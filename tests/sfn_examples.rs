@@ -1,0 +1,63 @@
+//! Every example compiles to a Step Functions definition and Batch job definitions that are
+//! byte-for-byte stable (insta snapshots) and that `asl-validator` accepts.
+
+mod common;
+
+use common::{example_names, run_example, tool};
+use std::process::Command;
+
+const SETTINGS: [&str; 8] = [
+    "--image",
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com/flows:1",
+    "--job-queue",
+    "flows-queue",
+    "--datastore",
+    "s3://flows-bucket/runs",
+    "--role-arn",
+    "arn:aws:iam::123456789012:role/flows-states",
+];
+
+fn compile(example: &str, dir: &std::path::Path) -> String {
+    let mut args = vec!["step-functions", "create", "--only-json", "--job-definitions"];
+    args.extend(SETTINGS);
+    args.extend(["--binary-name", example]);
+    let out = run_example(example, &args, dir);
+    assert!(
+        out.status.success(),
+        "{example} step-functions create --only-json failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn every_example_compiles_to_a_stable_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    for example in example_names() {
+        let bundle = compile(&example, dir.path());
+        assert_eq!(compile(&example, dir.path()), bundle, "{example}: output differs between runs");
+        insta::assert_snapshot!(format!("sfn_{example}"), bundle);
+    }
+}
+
+#[test]
+fn every_example_definition_passes_asl_validator() {
+    let dir = tempfile::tempdir().unwrap();
+    let validator = tool("FLOW_ASL_VALIDATOR");
+    for example in example_names() {
+        let bundle: serde_json::Value = serde_json::from_str(&compile(&example, dir.path())).unwrap();
+        let file = dir.path().join(format!("{example}.asl.json"));
+        std::fs::write(&file, bundle["definition"].to_string()).unwrap();
+        let out = Command::new(&validator)
+            .arg("--json-path")
+            .arg(&file)
+            .output()
+            .expect("asl-validator runs");
+        assert!(
+            out.status.success(),
+            "asl-validator rejected {example}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
