@@ -55,9 +55,9 @@ impl MovieFlow {
 
     /// Measures one title (an async step).
     #[step(next = join)]
-    async fn measure(&mut self, title: &String) -> Result<(), std::io::Error> {
+    async fn measure(&mut self, title: &str) -> Result<(), std::io::Error> {
         tokio::task::yield_now().await;
-        self.title = title.clone();
+        self.title = title.to_string();
         self.length = title.chars().count();
         Ok(())
     }

@@ -37,8 +37,8 @@ impl WordsFlow {
 
     /// One word: splits into two branches.
     #[step(next = [length, letters])]
-    fn word_start(&mut self, word: &String) {
-        self.word = word.clone();
+    fn word_start(&mut self, word: &str) {
+        self.word = word.to_string();
     }
 
     /// Branch 1: the length.
