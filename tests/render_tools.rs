@@ -40,7 +40,10 @@ fn mermaid_output_of_every_example_parses_in_mermaid() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let accepted = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("ok ")).count();
+    let accepted = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("ok "))
+        .count();
     assert_eq!(accepted, files.len());
 }
 
@@ -50,7 +53,10 @@ fn mermaid_checker_rejects_a_broken_diagram() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broken.mmd");
     std::fs::write(&file, "flowchart TD\n    a[\"x\"] -->|oops b\n").unwrap();
-    let out = Command::new(tool("FLOW_MERMAID_CHECK")).arg(&file).output().unwrap();
+    let out = Command::new(tool("FLOW_MERMAID_CHECK"))
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
 }
 
@@ -62,7 +68,11 @@ fn dot_output_of_every_example_renders_in_graphviz() {
         let text = show(&example, "dot", dir.path());
         let file = dir.path().join(format!("{example}.dot"));
         std::fs::write(&file, &text).unwrap();
-        let out = Command::new(&dot).arg("-Tsvg").arg(&file).output().expect("dot runs");
+        let out = Command::new(&dot)
+            .arg("-Tsvg")
+            .arg(&file)
+            .output()
+            .expect("dot runs");
         assert!(
             out.status.success(),
             "dot rejected {example}:\n{}\n{text}",
@@ -71,10 +81,14 @@ fn dot_output_of_every_example_renders_in_graphviz() {
         let svg = String::from_utf8_lossy(&out.stdout);
         // Every step is drawn.
         let json = show(&example, "json", dir.path());
-        let graph: serde_json::Value = serde_json::from_str(&json).expect("show --format json is JSON");
+        let graph: serde_json::Value =
+            serde_json::from_str(&json).expect("show --format json is JSON");
         for step in graph["steps"].as_array().unwrap() {
             let name = step["name"].as_str().unwrap();
-            assert!(svg.contains(&format!(">{name}<")), "{example}: step {name} not drawn");
+            assert!(
+                svg.contains(&format!(">{name}<")),
+                "{example}: step {name} not drawn"
+            );
         }
     }
 }
@@ -84,8 +98,15 @@ fn text_output_and_check_of_every_example() {
     let dir = tempfile::tempdir().unwrap();
     for example in example_names() {
         let text = show(&example, "text", dir.path());
-        assert!(text.contains("start") && text.contains("end"), "{example}: {text}");
+        assert!(
+            text.contains("start") && text.contains("end"),
+            "{example}: {text}"
+        );
         let out = run_example(&example, &["check"], dir.path());
-        assert!(out.status.success(), "{example} check: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{example} check: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

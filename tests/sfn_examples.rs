@@ -18,7 +18,12 @@ const SETTINGS: [&str; 8] = [
 ];
 
 fn compile(example: &str, dir: &std::path::Path) -> String {
-    let mut args = vec!["step-functions", "create", "--only-json", "--job-definitions"];
+    let mut args = vec![
+        "step-functions",
+        "create",
+        "--only-json",
+        "--job-definitions",
+    ];
     args.extend(SETTINGS);
     args.extend(["--binary-name", example]);
     let out = run_example(example, &args, dir);
@@ -35,7 +40,11 @@ fn every_example_compiles_to_a_stable_definition() {
     let dir = tempfile::tempdir().unwrap();
     for example in example_names() {
         let bundle = compile(&example, dir.path());
-        assert_eq!(compile(&example, dir.path()), bundle, "{example}: output differs between runs");
+        assert_eq!(
+            compile(&example, dir.path()),
+            bundle,
+            "{example}: output differs between runs"
+        );
         insta::assert_snapshot!(format!("sfn_{example}"), bundle);
     }
 }
@@ -45,7 +54,8 @@ fn every_example_definition_passes_asl_validator() {
     let dir = tempfile::tempdir().unwrap();
     let validator = tool("FLOW_ASL_VALIDATOR");
     for example in example_names() {
-        let bundle: serde_json::Value = serde_json::from_str(&compile(&example, dir.path())).unwrap();
+        let bundle: serde_json::Value =
+            serde_json::from_str(&compile(&example, dir.path())).unwrap();
         let file = dir.path().join(format!("{example}.asl.json"));
         std::fs::write(&file, bundle["definition"].to_string()).unwrap();
         let out = Command::new(&validator)

@@ -30,7 +30,10 @@ fn repo_root() -> PathBuf {
     // Both the root package and member crates include this file; find the workspace root.
     let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     while !dir.join("tests/support/aws-emulator/launch.py").exists() {
-        assert!(dir.pop(), "cannot find tests/support/aws-emulator/launch.py above the crate");
+        assert!(
+            dir.pop(),
+            "cannot find tests/support/aws-emulator/launch.py above the crate"
+        );
     }
     dir
 }
@@ -66,8 +69,9 @@ impl Emulator {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .expect("launcher output");
-        let info: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("the emulator did not start ({e}); launcher said: {line:?}"));
+        let info: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!("the emulator did not start ({e}); launcher said: {line:?}")
+        });
         let s = |k: &str| info[k].as_str().unwrap_or_default().to_string();
         Emulator {
             stdin: child.stdin.take(),
