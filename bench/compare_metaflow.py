@@ -410,8 +410,10 @@ def report(results, shapes_run, python, args, started):
     lines.append(
         f"- settings: {args.runs} runs per system and shape"
         + ("" if args.no_large else f" ({args.large_runs} for foreach 1000)")
-        + ", alternating systems; "
-        f"--max-workers {args.max_workers} for both; wall-clock of the whole process; "
+        + (", alternating systems; " if len(args.systems) == 2 else f", {args.systems[0]} only; ")
+        + f"--max-workers {args.max_workers}"
+        + (" for both" if len(args.systems) == 2 else "")
+        + "; wall-clock of the whole process; "
         "fresh temporary directory (empty datastore) per run"
     )
     lines.append("")
