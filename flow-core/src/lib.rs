@@ -28,6 +28,7 @@
 //! ```
 
 pub mod artifacts;
+pub mod client;
 pub mod context;
 pub mod datastore;
 pub mod flow;

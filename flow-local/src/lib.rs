@@ -1,1 +1,40 @@
-//! placeholder
+//! Runs flows in-process on tokio, persisting every task's artifacts to a datastore so runs
+//! can be inspected, resumed after a failure, and used as the flow's own unit tests; and the
+//! command line of a flow binary (`run`, `resume`, `runs`, `dump`, `logs`, `show`, `check`,
+//! and the internal `step` that Step Functions jobs run).
+//!
+//! ```
+//! use flow_core::prelude::*;
+//!
+//! #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+//! pub struct Hello { pub greeting: String }
+//!
+//! #[flow]
+//! impl Hello {
+//!     #[step(next = end)]
+//!     fn start(&mut self) { self.greeting = "hello".into(); }
+//!     #[step]
+//!     fn end(&mut self) {}
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let dir = tempfile::tempdir().unwrap();
+//! let run = flow_local::Runner::<Hello>::new().datastore(dir.path()).run().await.unwrap();
+//! assert!(run.succeeded());
+//! assert_eq!(run.end_state().await.unwrap().greeting, "hello");
+//! # });
+//! ```
+
+pub mod cli;
+pub mod fs_store;
+pub mod logs;
+pub mod progress;
+pub mod runner;
+pub mod scheduler;
+pub mod step_command;
+pub mod task;
+
+pub use cli::{main, Cli};
+pub use fs_store::FsStore;
+pub use progress::ProgressMode;
+pub use runner::{RunHandle, Runner, RunnerError};

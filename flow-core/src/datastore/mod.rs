@@ -5,8 +5,13 @@
 //! run stored locally and one stored in S3 look the same to the client API.
 
 mod layout;
+mod run_store;
 
 pub use layout::Layout;
+pub use run_store::{
+    timestamp_ms, ArtifactRef, AttemptRecord, DatastoreError, RunRecord, RunStatus, RunStore,
+    TaskRecord, TaskStatus, INLINE_LIMIT,
+};
 
 use async_trait::async_trait;
 use std::fmt::Debug;

@@ -1,0 +1,344 @@
+//! The Rust API: run or resume a flow and get a handle on the run. This is the flow's unit
+//! test harness:
+//!
+//! ```no_run
+//! # async fn demo<F: flow_core::Flow>() -> anyhow::Result<()> {
+//! let dir = tempfile::tempdir()?;
+//! let run = flow_local::Runner::<F>::new().datastore(dir.path()).run().await?;
+//! assert!(run.succeeded(), "{:?}", run.error());
+//! let end: F = run.end_state().await?;
+//! # Ok(()) }
+//! ```
+
+use crate::fs_store::FsStore;
+use crate::progress::{Progress, ProgressMode};
+use crate::scheduler::{ResumePlan, RunError, Scheduler};
+use crate::task::RunContext;
+use flow_core::client::{Client, Run, Task};
+use flow_core::datastore::{
+    DatastoreError, ObjectStore, RunRecord, RunStatus, RunStore, TaskStatus,
+};
+use flow_core::{Flow, RunId};
+use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The default datastore directory, in the working directory.
+pub const DEFAULT_DATASTORE: &str = ".flow";
+/// The default limit on the items of one foreach.
+pub const DEFAULT_MAX_NUM_SPLITS: usize = 10_000;
+
+/// Why a run could not be started or resumed (a failing task is not this: see
+/// [`RunHandle::error`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The datastore failed.
+    #[error(transparent)]
+    Datastore(#[from] DatastoreError),
+    /// `--step` names no step of the flow.
+    #[error("flow `{flow}` has no step `{step}`; {hint}")]
+    UnknownStep {
+        /// The flow.
+        flow: String,
+        /// The step given.
+        step: String,
+        /// The closest step, or the list.
+        hint: String,
+    },
+    /// The origin run succeeded and no step was given to re-run from.
+    #[error(
+        "run `{0}` succeeded, so there is no failed step to resume from; pass --step STEP to re-run \
+         from a step"
+    )]
+    NothingToResume(RunId),
+    /// The origin run's params no longer fit the flow's params type.
+    #[error("the params of run `{run}` do not fit the flow's params any more: {message}")]
+    Params {
+        /// The origin run.
+        run: RunId,
+        /// The deserialization error.
+        message: String,
+    },
+}
+
+/// Configures and starts a local run of flow `F`.
+pub struct Runner<F: Flow> {
+    store: Option<Arc<dyn ObjectStore>>,
+    datastore: PathBuf,
+    params: Option<F::Params>,
+    max_workers: usize,
+    max_num_splits: usize,
+    progress: ProgressMode,
+    _flow: PhantomData<fn() -> F>,
+}
+
+impl<F: Flow> Default for Runner<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The default number of tasks run at once: the machine's cores.
+pub fn default_max_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+impl<F: Flow> Runner<F> {
+    /// A runner with default params, the `.flow/` datastore, one worker per core.
+    pub fn new() -> Self {
+        Runner {
+            store: None,
+            datastore: PathBuf::from(DEFAULT_DATASTORE),
+            params: None,
+            max_workers: default_max_workers(),
+            max_num_splits: DEFAULT_MAX_NUM_SPLITS,
+            progress: ProgressMode::Quiet,
+            _flow: PhantomData,
+        }
+    }
+
+    /// Stores runs in this directory.
+    pub fn datastore(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.datastore = dir.into();
+        self
+    }
+
+    /// Stores runs in this object store (local or S3).
+    pub fn store(mut self, store: Arc<dyn ObjectStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Runs with these params.
+    pub fn params(mut self, params: F::Params) -> Self {
+        self.params = Some(params);
+        self
+    }
+
+    /// Runs at most this many tasks at once.
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = n.max(1);
+        self
+    }
+
+    /// Fails a foreach that fans out over more items than this.
+    pub fn max_num_splits(mut self, n: usize) -> Self {
+        self.max_num_splits = n;
+        self
+    }
+
+    /// Shows progress this way (default: quiet).
+    pub fn progress(mut self, mode: ProgressMode) -> Self {
+        self.progress = mode;
+        self
+    }
+
+    fn run_store(&self) -> RunStore {
+        let store = self
+            .store
+            .clone()
+            .unwrap_or_else(|| Arc::new(FsStore::new(&self.datastore)));
+        RunStore::new(store, &F::graph().name)
+    }
+
+    /// Runs the flow to completion (or failure). Errors only when the run cannot start.
+    pub async fn run(self) -> Result<RunHandle<F>, RunnerError> {
+        crate::logs::install();
+        let store = self.run_store();
+        let params = self.params.clone().unwrap_or_default();
+        let params_json = serde_json::to_value(&params).expect("params serialize to JSON");
+        // Ids are unique even for concurrent runs: the record is claimed atomically.
+        let mut record;
+        loop {
+            record = store.new_run_record(RunId::generate(), params_json.clone(), "local");
+            match store.create_run(&record).await {
+                Ok(()) => break,
+                Err(DatastoreError::RunExists { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.execute(store, record, params, None).await
+    }
+
+    /// Resumes `origin` (default: the latest run) from `step` (default: its first failed
+    /// step): a new run that clones every task that finished in the origin before that point.
+    pub async fn resume(
+        self,
+        origin: Option<RunId>,
+        step: Option<String>,
+    ) -> Result<RunHandle<F>, RunnerError> {
+        crate::logs::install();
+        let store = self.run_store();
+        let origin = match origin {
+            Some(id) => store.run(&id).await?,
+            None => store.latest_run().await?,
+        };
+        let graph = F::graph();
+        let resume_step = match step {
+            Some(name) => Some(graph.index_of(&name).ok_or_else(|| {
+                let names: Vec<&str> = graph.steps.iter().map(|s| s.name.as_str()).collect();
+                RunnerError::UnknownStep {
+                    flow: graph.name.clone(),
+                    hint: match flow_graph::closest(&name, names.iter().copied()) {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => format!("its steps are {}", names.join(", ")),
+                    },
+                    step: name,
+                }
+            })?),
+            None => first_failed_step::<F>(&store, &origin.run_id).await?,
+        };
+        if resume_step.is_none() && origin.status == RunStatus::Succeeded {
+            return Err(RunnerError::NothingToResume(origin.run_id));
+        }
+        let params: F::Params =
+            serde_json::from_value(origin.params.clone()).map_err(|e| RunnerError::Params {
+                run: origin.run_id.clone(),
+                message: e.to_string(),
+            })?;
+        let plan = match resume_step {
+            Some(s) => ResumePlan::from_step(graph, origin.run_id.clone(), s),
+            // A run killed mid-flight has no failed task: clone what finished, run the rest.
+            None => ResumePlan {
+                origin: origin.run_id.clone(),
+                rerun: Default::default(),
+            },
+        };
+        let mut record;
+        loop {
+            record = store.new_run_record(RunId::generate(), origin.params.clone(), "local");
+            record.origin_run_id = Some(origin.run_id.clone());
+            record.resume_step = resume_step.map(|s| graph.steps[s].name.clone());
+            match store.create_run(&record).await {
+                Ok(()) => break,
+                Err(DatastoreError::RunExists { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.execute(store, record, params, Some(plan)).await
+    }
+
+    async fn execute(
+        self,
+        store: RunStore,
+        mut record: RunRecord,
+        params: F::Params,
+        plan: Option<ResumePlan>,
+    ) -> Result<RunHandle<F>, RunnerError> {
+        let started = Instant::now();
+        let progress = Progress::new(self.progress, F::graph().steps.len());
+        let cx = RunContext {
+            store: store.clone(),
+            run_id: record.run_id.clone(),
+            params: Arc::new(params),
+            max_num_splits: self.max_num_splits,
+        };
+        let scheduler = Scheduler::new(cx, self.max_workers, plan, progress.clone());
+        let result = scheduler.run().await;
+        let (tasks, cloned) = progress.finish();
+        record.finished_at_ms = Some(flow_core::datastore::timestamp_ms());
+        let (end_state, error) = match result {
+            Ok(state) => {
+                record.status = RunStatus::Succeeded;
+                (Some(state), None)
+            }
+            Err(e) => {
+                record.status = RunStatus::Failed;
+                record.error = Some(e.to_string());
+                (None, Some(e))
+            }
+        };
+        store.update_run(&record).await?;
+        Ok(RunHandle {
+            client: Client::from_run_store(store),
+            record,
+            end_state,
+            error,
+            duration: started.elapsed(),
+            tasks,
+            cloned,
+        })
+    }
+}
+
+/// The first step, in topological order, with a failed task in `run`.
+async fn first_failed_step<F: Flow>(
+    store: &RunStore,
+    run: &RunId,
+) -> Result<Option<usize>, DatastoreError> {
+    let graph = F::graph();
+    for &step in &F::analysis().topological_order {
+        let tasks = store.tasks(run, &graph.steps[step].name).await?;
+        if tasks.iter().any(|t| t.status == TaskStatus::Failed) {
+            return Ok(Some(step));
+        }
+    }
+    Ok(None)
+}
+
+/// A finished local run.
+pub struct RunHandle<F: Flow> {
+    client: Client<F>,
+    record: RunRecord,
+    end_state: Option<F>,
+    error: Option<RunError>,
+    duration: Duration,
+    tasks: usize,
+    cloned: usize,
+}
+
+impl<F: Flow> RunHandle<F> {
+    /// The run id.
+    pub fn id(&self) -> &RunId {
+        &self.record.run_id
+    }
+
+    /// Succeeded or failed.
+    pub fn status(&self) -> RunStatus {
+        self.record.status
+    }
+
+    /// True when every task succeeded (or was caught).
+    pub fn succeeded(&self) -> bool {
+        self.record.status == RunStatus::Succeeded
+    }
+
+    /// Why the run failed.
+    pub fn error(&self) -> Option<&RunError> {
+        self.error.as_ref()
+    }
+
+    /// The run record.
+    pub fn record(&self) -> &RunRecord {
+        &self.record
+    }
+
+    /// Wall-clock duration.
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+
+    /// Tasks finished (with progress on), and how many of them were cloned by a resume.
+    pub fn task_counts(&self) -> (usize, usize) {
+        (self.tasks, self.cloned)
+    }
+
+    /// The state `end` left (from memory when this process ran it).
+    pub async fn end_state(&self) -> Result<F, DatastoreError> {
+        match &self.end_state {
+            Some(state) => Ok(state.clone()),
+            None => self.stored().await?.end_state().await,
+        }
+    }
+
+    /// The run as stored: steps, tasks, artifacts.
+    pub async fn stored(&self) -> Result<Run<F>, DatastoreError> {
+        self.client.run(&self.record.run_id).await
+    }
+
+    /// A task of the run, as stored.
+    pub async fn task(&self, step: &str, index: &[usize]) -> Result<Task<F>, DatastoreError> {
+        self.stored().await?.task(step, index).await
+    }
+}

@@ -1,0 +1,264 @@
+//! The internal `step` command: runs one task of a run whose state lives in a datastore
+//! (on Step Functions, one AWS Batch job per task). It finds the task's inputs from the
+//! graph and the datastore, runs it with the same task runner as a local run, and commits
+//! it, so a run is stored the same way whichever scheduler ran it.
+
+use crate::task::{AttemptFailed, Attempts, RunContext};
+use anyhow::{bail, Context as _};
+use flow_core::datastore::{DatastoreError, ObjectStore, RunStatus, RunStore, TaskRecord};
+use flow_core::graph::{FrameKind, Transition};
+use flow_core::ids::validate_step_name;
+use flow_core::{Flow, IndexPath, Input, Inputs, RunId, TaskId};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// What the state machine tells a job to run.
+#[derive(Debug, Clone)]
+pub struct StepRequest {
+    /// The run.
+    pub run_id: RunId,
+    /// The step.
+    pub step: String,
+    /// The task's index key (`0` outside a foreach).
+    pub index: String,
+    /// The run whose finished tasks this one clones (a resume), if any.
+    pub origin_run_id: Option<RunId>,
+    /// The params (only for `start`): creates the run record.
+    pub params_json: Option<String>,
+    /// This attempt, 0-based.
+    pub attempt: u32,
+}
+
+/// The attempt number Batch gives the job (`AWS_BATCH_JOB_ATTEMPT`, 1-based), 0-based.
+pub fn batch_attempt() -> u32 {
+    std::env::var("AWS_BATCH_JOB_ATTEMPT")
+        .ok()
+        .and_then(|a| a.parse::<u32>().ok())
+        .map_or(0, |a| a.saturating_sub(1))
+}
+
+/// Runs the requested task; exit 0 when it finished (or was caught or cloned), 1 when it
+/// failed (Batch retries it if attempts remain).
+pub async fn run_step<F: Flow>(
+    store: Arc<dyn ObjectStore>,
+    request: StepRequest,
+) -> anyhow::Result<ExitCode> {
+    let graph = F::graph();
+    let analysis = F::analysis();
+    validate_step_name(&request.step)?;
+    let step = graph
+        .index_of(&request.step)
+        .with_context(|| format!("flow `{}` has no step `{}`", graph.name, request.step))?;
+    let spec = &graph.steps[step];
+    let index = IndexPath::parse(&request.index, analysis.foreach_depth(step))?;
+    let task = TaskId::new(spec.name.clone(), index.clone());
+    let store = RunStore::new(store, &graph.name);
+    let run_id = request.run_id.clone();
+
+    if let Some(params) = &request.params_json {
+        let value: serde_json::Value =
+            serde_json::from_str(params).context("--params-json is not JSON")?;
+        let typed: F::Params = flow_core::params::params_from_json(&value)?;
+        let mut record = store.new_run_record(
+            run_id.clone(),
+            serde_json::to_value(&typed)?,
+            "step-functions",
+        );
+        record.origin_run_id = request.origin_run_id.clone();
+        match store.create_run(&record).await {
+            Ok(()) | Err(DatastoreError::RunExists { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut run = store.run(&run_id).await?;
+    let params: F::Params = serde_json::from_value(run.params.clone())
+        .with_context(|| format!("the params of run `{run_id}` do not fit the flow"))?;
+    let cx = RunContext::<F> {
+        store: store.clone(),
+        run_id: run_id.clone(),
+        params: Arc::new(params),
+        max_num_splits: usize::MAX,
+    };
+
+    // A job that Batch or Step Functions runs again after the task committed does nothing.
+    if let Some(done) = store.task(&run_id, &task).await? {
+        if done.is_done() {
+            eprintln!("task {task} of run {run_id} already finished");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    if let Some(origin) = &request.origin_run_id {
+        if cx.clone_task_from(origin, &task).await?.is_some() {
+            eprintln!("task {task} cloned from run {origin}");
+            return finish_run(&store, &mut run, &task, true).await;
+        }
+    }
+
+    let (input, inputs) = load_inputs::<F>(&store, &run_id, step, &index).await?;
+    let counts = foreach_counts::<F>(&store, &run_id, step, &index).await?;
+    let result = cx
+        .run_task(
+            spec,
+            task.clone(),
+            input,
+            inputs,
+            counts,
+            Attempts::Only(request.attempt),
+        )
+        .await;
+    match result {
+        Ok(_) | Err(AttemptFailed::Final(Ok(_))) => finish_run(&store, &mut run, &task, true).await,
+        Err(AttemptFailed::WillRetry(error)) => {
+            eprintln!(
+                "attempt {} of task {task} failed: {error}; AWS Batch will retry it",
+                request.attempt
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(AttemptFailed::Final(Err(error))) => {
+            eprintln!("error: {error}");
+            run.status = RunStatus::Failed;
+            run.error = Some(error.to_string());
+            run.finished_at_ms = Some(flow_core::datastore::timestamp_ms());
+            store.update_run(&run).await?;
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// After `end` finishes, marks the run succeeded.
+async fn finish_run(
+    store: &RunStore,
+    run: &mut flow_core::datastore::RunRecord,
+    task: &TaskId,
+    ok: bool,
+) -> anyhow::Result<ExitCode> {
+    if ok && task.step == flow_graph::END {
+        run.status = RunStatus::Succeeded;
+        run.finished_at_ms = Some(flow_core::datastore::timestamp_ms());
+        store.update_run(run).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn done_task(
+    store: &RunStore,
+    run: &RunId,
+    task: &TaskId,
+) -> Result<Option<TaskRecord>, DatastoreError> {
+    Ok(store.task(run, task).await?.filter(TaskRecord::is_done))
+}
+
+/// The state a task starts from and, for a join, its inputs.
+async fn load_inputs<F: Flow>(
+    store: &RunStore,
+    run: &RunId,
+    step: usize,
+    index: &IndexPath,
+) -> anyhow::Result<(F, Option<Inputs<F>>)> {
+    let graph = F::graph();
+    let analysis = F::analysis();
+    let spec = &graph.steps[step];
+    if spec.name == flow_graph::START {
+        return Ok((F::default(), None));
+    }
+    if spec.join {
+        let split = analysis.split_of[&step];
+        let split_task = TaskId::new(graph.steps[split].name.clone(), index.clone());
+        let split_record = store.require_task(run, &split_task).await?;
+        let entry: F = store.load_state(run, &split_record).await?;
+        // The branch ends: predecessors of the join, grouped by the branch they are in.
+        let preds = &analysis.predecessors[step];
+        let mut inputs = Vec::new();
+        match &graph.steps[split].transition {
+            Transition::Split(targets) => {
+                for branch in 0..targets.len() {
+                    let ends = preds.iter().filter(|&&p| {
+                        analysis.frames[p]
+                            .iter()
+                            .any(|f| f.step == split && f.kind == FrameKind::Branch(branch))
+                    });
+                    inputs.push(first_done::<F>(store, run, graph, ends, index).await?);
+                }
+            }
+            _ => {
+                let count = split_record.foreach_count.unwrap_or(0);
+                for i in 0..count {
+                    let child = index.child(i);
+                    inputs.push(first_done::<F>(store, run, graph, preds.iter(), &child).await?);
+                }
+            }
+        }
+        return Ok((entry, Some(Inputs::new(inputs))));
+    }
+    // One predecessor ran (several only after a switch, and then the one that chose us).
+    for &p in &analysis.predecessors[step] {
+        let pred = &graph.steps[p];
+        let at = match &pred.transition {
+            Transition::Foreach { body, .. } if *body == spec.name => index.parent(),
+            _ => index.clone(),
+        };
+        let id = TaskId::new(pred.name.clone(), at);
+        let Some(record) = done_task(store, run, &id).await? else {
+            continue;
+        };
+        if matches!(pred.transition, Transition::Switch(_))
+            && record.switch_next.as_deref() != Some(spec.name.as_str())
+        {
+            continue;
+        }
+        return Ok((store.load_state(run, &record).await?, None));
+    }
+    bail!(
+        "step `{}` at index {index} of run `{run}` cannot start: none of its predecessors has finished",
+        spec.name
+    )
+}
+
+async fn first_done<'a, F: Flow>(
+    store: &RunStore,
+    run: &RunId,
+    graph: &flow_graph::FlowGraph,
+    candidates: impl Iterator<Item = &'a usize>,
+    index: &IndexPath,
+) -> anyhow::Result<Input<F>> {
+    let mut tried = Vec::new();
+    for &p in candidates {
+        let id = TaskId::new(graph.steps[p].name.clone(), index.clone());
+        if let Some(record) = done_task(store, run, &id).await? {
+            let state = store.load_state(run, &record).await?;
+            return Ok(Input { task: id, state });
+        }
+        tried.push(id.to_string());
+    }
+    bail!(
+        "a join input of run `{run}` has not finished: none of {} has a record",
+        tried.join(", ")
+    )
+}
+
+/// Item counts of the foreaches around a step, from their tasks' records.
+async fn foreach_counts<F: Flow>(
+    store: &RunStore,
+    run: &RunId,
+    step: usize,
+    index: &IndexPath,
+) -> anyhow::Result<Vec<usize>> {
+    let graph = F::graph();
+    let mut counts = Vec::new();
+    for (depth, frame) in F::analysis().frames[step]
+        .iter()
+        .filter(|f| f.kind == FrameKind::Foreach)
+        .enumerate()
+    {
+        let at = IndexPath(index.0[..depth].to_vec());
+        let id = TaskId::new(graph.steps[frame.step].name.clone(), at);
+        let count = store
+            .task(run, &id)
+            .await?
+            .and_then(|r| r.foreach_count)
+            .unwrap_or(0);
+        counts.push(count);
+    }
+    Ok(counts)
+}
