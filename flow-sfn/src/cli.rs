@@ -8,6 +8,7 @@ use crate::config::SfnArgs;
 use crate::execution_input;
 use anyhow::{bail, Context};
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
+use flow_core::datastore::{RunStore, TaskStatus};
 use flow_core::graph::{Analysis, FlowGraph};
 use flow_core::{Flow, RunId};
 use std::io::Write;
@@ -322,7 +323,8 @@ async fn operate<F: Flow>(matches: &ArgMatches) -> anyhow::Result<ExitCode> {
             let run_id = sub.get_one::<String>("run-id").cloned().unwrap_or_default();
             let clients = clients(region.as_deref()).await?;
             let arn = aws::deploy::require_state_machine(&clients, &state_machine).await?;
-            let report = status_report(&clients, &arn, &run_id, args.datastore.as_deref()).await?;
+            let report =
+                status_report::<F>(&clients, &arn, &run_id, args.datastore.as_deref()).await?;
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
@@ -407,63 +409,92 @@ async fn finish(
     }
 }
 
-/// The text of `status RUN`: the run, each state's tasks, the failures with their causes,
-/// and, with the datastore, each step's stored tasks.
-async fn status_report(
+/// The text of `status RUN`: the run, each state's activity, the failures with their
+/// causes (Batch's status reason and exit code), and, when the datastore is configured, each
+/// step's stored tasks with their attempts and errors.
+async fn status_report<F: Flow>(
     clients: &AwsClients,
     arn: &str,
     run_id: &str,
     datastore: Option<&str>,
 ) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
     let (summary, error, cause) = aws::operate::describe_run(clients, arn, run_id).await?;
-    let mut out = format!(
-        "run {}: {}
-started {}{}
-",
-        summary.run_id,
-        summary.status,
+    let mut out = String::new();
+    writeln!(out, "run {}: {}", summary.run_id, summary.status)?;
+    writeln!(
+        out,
+        "started {}{}",
         summary.started,
         summary
             .stopped
             .as_deref()
             .map(|s| format!(", stopped {s}"))
             .unwrap_or_default()
-    );
+    )?;
     let states = aws::operate::state_activity(clients, &summary.execution_arn).await?;
     if !states.is_empty() {
-        out.push_str(
-            "steps (top-level execution; foreach bodies run in child executions):
-",
-        );
+        writeln!(out, "states (foreach bodies run in child executions):")?;
         for s in &states {
-            out.push_str(&format!(
-                "  {:28} {:9} {} attempt(s){}
-",
+            writeln!(
+                out,
+                "  {:28} {:9} entered {}x{}",
                 s.state,
                 s.outcome,
                 s.entered,
                 s.seconds.map(|d| format!(", {d:.1} s")).unwrap_or_default()
-            ));
+            )?;
         }
     }
     let failures = aws::operate::failures(clients, &summary.execution_arn).await?;
     for f in &failures {
-        out.push_str(&format!(
-            "failed: step `{}`: {}: {}
-",
-            f.state, f.error, f.cause
-        ));
+        writeln!(out, "failed: step `{}`: {}: {}", f.state, f.error, f.cause)?;
     }
-    if failures.is_empty() {
-        if let Some(error) = error {
-            out.push_str(&format!(
-                "failed: {error}: {}
-",
-                cause.unwrap_or_default()
-            ));
+    if let (true, Some(error)) = (failures.is_empty(), error) {
+        writeln!(out, "failed: {error}: {}", cause.unwrap_or_default())?;
+    }
+    let Some(root) = datastore else {
+        writeln!(
+            out,
+            "(set --datastore / FLOW_SFN_DATASTORE to see each step's tasks)"
+        )?;
+        return Ok(out);
+    };
+    let store = RunStore::new(crate::open_s3_store(root).await?, &F::graph().name);
+    let run = RunId::new(run_id.to_string())?;
+    if store.run(&run).await.is_err() {
+        writeln!(out, "no tasks of this run in {root} yet")?;
+        return Ok(out);
+    }
+    writeln!(out, "tasks (from {root}):")?;
+    for step in &F::graph().steps {
+        let tasks = store.tasks(&run, &step.name).await?;
+        if tasks.is_empty() {
+            continue;
+        }
+        let count = |status: TaskStatus| tasks.iter().filter(|t| t.status == status).count();
+        let cloned = tasks.iter().filter(|t| t.cloned_from.is_some()).count();
+        let millis: u64 = tasks
+            .iter()
+            .flat_map(|t| t.attempts.iter().map(|a| a.duration_ms))
+            .sum();
+        writeln!(
+            out,
+            "  {:28} {} task(s): {} succeeded, {} failed, {} caught, {} cloned; {:.2} s in steps",
+            step.name,
+            tasks.len(),
+            count(TaskStatus::Succeeded),
+            count(TaskStatus::Failed),
+            count(TaskStatus::Caught),
+            cloned,
+            millis as f64 / 1000.0
+        )?;
+        for t in tasks.iter().filter(|t| t.status != TaskStatus::Succeeded) {
+            if let Some(e) = &t.error {
+                writeln!(out, "    {} {:?}: {e}", t.task, t.status)?;
+            }
         }
     }
-    let _ = datastore;
     Ok(out)
 }
 

@@ -41,6 +41,11 @@ fn repo_root() -> PathBuf {
 impl Emulator {
     /// Starts an emulator whose Batch jobs find binaries in `path_prefix` first.
     pub fn start(path_prefix: &[&Path]) -> Emulator {
+        Self::start_with_env(path_prefix, &[])
+    }
+
+    /// Starts an emulator whose Batch jobs also get `job_env` (they inherit the server's).
+    pub fn start_with_env(path_prefix: &[&Path], job_env: &[(&str, &str)]) -> Emulator {
         let python = std::env::var("FLOW_MOTO_PYTHON").unwrap_or_else(|_| {
             panic!(
                 "FLOW_MOTO_PYTHON is not set: run `scripts/install-test-tools.sh` and \
@@ -59,6 +64,7 @@ impl Emulator {
         for p in path_prefix {
             cmd.arg("--path-prefix").arg(p);
         }
+        cmd.envs(job_env.iter().copied());
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
