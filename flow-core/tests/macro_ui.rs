@@ -1,4 +1,4 @@
-//! Compile-time graph checks: one compile-fail case per rule (with the expected message in
+//! Compile-time graph checks of `#[flow]`: one compile-fail case per rule (with the expected message in
 //! its `.stderr` file) and one pass case per supported shape.
 
 #[test]
