@@ -1,7 +1,7 @@
 //! `trigger`, `list-runs`, `status`, `terminate` and `resume` against a deployed flow.
 
 use super::clients::{AwsClients, AwsError};
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
 use flow_core::RunId;
 use serde_json::Value;
 
@@ -137,45 +137,52 @@ pub async fn describe_run(
     ))
 }
 
-/// The failed states of a run, read from its history; Batch job causes are reduced to the
-/// job's status reason and exit code.
-pub async fn failures(
-    clients: &AwsClients,
-    execution_arn: &str,
-) -> Result<Vec<StateFailure>, AwsError> {
+/// Every event of an execution's history, oldest first.
+async fn history(clients: &AwsClients, execution_arn: &str) -> Result<Vec<HistoryEvent>, AwsError> {
     let mut pages = clients
         .sfn
         .get_execution_history()
         .execution_arn(execution_arn)
         .into_paginator()
         .send();
-    let mut current_state: std::collections::HashMap<i64, String> = Default::default();
-    let mut failures = Vec::new();
+    let mut events = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| clients.error("GetExecutionHistory", e))?;
-        for event in page.events() {
-            if let Some(entered) = event.state_entered_event_details() {
-                current_state.insert(event.id(), entered.name().to_string());
-            }
-            let failed = match event.r#type() {
-                HistoryEventType::TaskFailed => event
-                    .task_failed_event_details()
-                    .map(|d| (d.error().unwrap_or_default(), d.cause().unwrap_or_default())),
-                HistoryEventType::ExecutionFailed => None,
-                _ => None,
-            };
-            if let Some((error, cause)) = failed {
-                // The state a task event belongs to is the closest StateEntered before it.
-                let state = (0..=event.previous_event_id())
-                    .rev()
-                    .find_map(|id| current_state.get(&id).cloned())
-                    .unwrap_or_default();
-                failures.push(StateFailure {
-                    state,
-                    error: error.to_string(),
-                    cause: summarize_cause(cause),
-                });
-            }
+        events.extend(page.events().iter().cloned());
+    }
+    Ok(events)
+}
+
+/// The failed states of a run, read from its history; Batch job causes are reduced to the
+/// job's status reason and exit code.
+pub async fn failures(
+    clients: &AwsClients,
+    execution_arn: &str,
+) -> Result<Vec<StateFailure>, AwsError> {
+    let events = history(clients, execution_arn).await?;
+    let mut current_state: std::collections::HashMap<i64, String> = Default::default();
+    let mut failures = Vec::new();
+    for event in &events {
+        if let Some(entered) = event.state_entered_event_details() {
+            current_state.insert(event.id(), entered.name().to_string());
+        }
+        let failed = match event.r#type() {
+            HistoryEventType::TaskFailed => event
+                .task_failed_event_details()
+                .map(|d| (d.error().unwrap_or_default(), d.cause().unwrap_or_default())),
+            _ => None,
+        };
+        if let Some((error, cause)) = failed {
+            // The state a task event belongs to is the closest StateEntered before it.
+            let state = (0..=event.previous_event_id())
+                .rev()
+                .find_map(|id| current_state.get(&id).cloned())
+                .unwrap_or_default();
+            failures.push(StateFailure {
+                state,
+                error: error.to_string(),
+                cause: summarize_cause(cause),
+            });
         }
     }
     Ok(failures)
@@ -279,60 +286,52 @@ pub async fn state_activity(
     clients: &AwsClients,
     execution_arn: &str,
 ) -> Result<Vec<StateActivity>, AwsError> {
-    let mut pages = clients
-        .sfn
-        .get_execution_history()
-        .execution_arn(execution_arn)
-        .into_paginator()
-        .send();
+    let events = history(clients, execution_arn).await?;
     let mut states: Vec<StateActivity> = Vec::new();
     let mut first_entry: std::collections::HashMap<String, f64> = Default::default();
     let mut open: Option<String> = None;
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| clients.error("GetExecutionHistory", e))?;
-        for event in page.events() {
-            let at = event.timestamp().as_secs_f64();
-            let kind = event.r#type();
-            let tracked = matches!(
-                kind,
-                HistoryEventType::TaskStateEntered | HistoryEventType::MapStateEntered
-            );
-            if let (true, Some(d)) = (tracked, event.state_entered_event_details()) {
-                let name = d.name().to_string();
-                first_entry.entry(name.clone()).or_insert(at);
-                match states.iter_mut().find(|s| s.state == name) {
-                    Some(s) => {
-                        s.entered += 1;
-                        s.outcome = "running".into();
-                    }
-                    None => states.push(StateActivity {
-                        state: name.clone(),
-                        outcome: "running".into(),
-                        entered: 1,
-                        seconds: None,
-                    }),
+    for event in &events {
+        let at = event.timestamp().as_secs_f64();
+        let kind = event.r#type();
+        let tracked = matches!(
+            kind,
+            HistoryEventType::TaskStateEntered | HistoryEventType::MapStateEntered
+        );
+        if let (true, Some(d)) = (tracked, event.state_entered_event_details()) {
+            let name = d.name().to_string();
+            first_entry.entry(name.clone()).or_insert(at);
+            match states.iter_mut().find(|s| s.state == name) {
+                Some(s) => {
+                    s.entered += 1;
+                    s.outcome = "running".into();
                 }
-                open = Some(name);
+                None => states.push(StateActivity {
+                    state: name.clone(),
+                    outcome: "running".into(),
+                    entered: 1,
+                    seconds: None,
+                }),
             }
-            let outcome = match kind {
-                HistoryEventType::TaskFailed | HistoryEventType::MapRunFailed => Some("failed"),
-                HistoryEventType::TaskSucceeded | HistoryEventType::MapRunSucceeded => {
-                    Some("succeeded")
-                }
-                _ => None,
-            };
-            if let (Some(outcome), Some(name)) = (outcome, &open) {
-                if let Some(s) = states.iter_mut().find(|s| &s.state == name) {
-                    s.outcome = outcome.into();
-                }
+            open = Some(name);
+        }
+        let outcome = match kind {
+            HistoryEventType::TaskFailed | HistoryEventType::MapRunFailed => Some("failed"),
+            HistoryEventType::TaskSucceeded | HistoryEventType::MapRunSucceeded => {
+                Some("succeeded")
             }
-            if let Some(d) = event.state_exited_event_details() {
-                if let Some(s) = states.iter_mut().find(|s| s.state == d.name()) {
-                    if s.outcome == "running" {
-                        s.outcome = "succeeded".into();
-                    }
-                    s.seconds = first_entry.get(d.name()).map(|t0| at - t0);
+            _ => None,
+        };
+        if let (Some(outcome), Some(name)) = (outcome, &open) {
+            if let Some(s) = states.iter_mut().find(|s| &s.state == name) {
+                s.outcome = outcome.into();
+            }
+        }
+        if let Some(d) = event.state_exited_event_details() {
+            if let Some(s) = states.iter_mut().find(|s| s.state == d.name()) {
+                if s.outcome == "running" {
+                    s.outcome = "succeeded".into();
                 }
+                s.seconds = first_entry.get(d.name()).map(|t0| at - t0);
             }
         }
     }
