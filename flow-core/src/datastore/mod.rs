@@ -9,8 +9,8 @@ mod run_store;
 
 pub use layout::Layout;
 pub use run_store::{
-    timestamp_ms, ArtifactRef, AttemptRecord, DatastoreError, RunRecord, RunStatus, RunStore,
-    TaskRecord, TaskStatus, INLINE_LIMIT,
+    timestamp_ms, ArtifactRef, AttemptRecord, CorruptedBlob, DatastoreError, RunRecord, RunStatus,
+    RunStore, TaskRecord, TaskStatus, INLINE_LIMIT,
 };
 
 use async_trait::async_trait;

@@ -66,24 +66,8 @@ pub enum DatastoreError {
         hint: String,
     },
     /// A blob's bytes do not match its content address.
-    #[error(
-        "artifact `{artifact}` of task `{task}` in run `{run}` is corrupted: blob {blob} in {root} \
-         does not match its content hash ({why}); the run's other artifacts are unaffected"
-    )]
-    Corrupted {
-        /// The run.
-        run: String,
-        /// The task (step/index).
-        task: String,
-        /// The artifact.
-        artifact: String,
-        /// The blob key.
-        blob: String,
-        /// The datastore.
-        root: String,
-        /// What is wrong.
-        why: String,
-    },
+    #[error(transparent)]
+    Corrupted(Box<CorruptedBlob>),
     /// An artifact could not be encoded or decoded.
     #[error("task `{task}` in run `{run}`: {source}")]
     Artifact {
@@ -104,6 +88,27 @@ pub enum DatastoreError {
         /// The parse error.
         message: String,
     },
+}
+
+/// An artifact whose stored bytes do not match their content hash.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "artifact `{artifact}` of task `{task}` in run `{run}` is corrupted: blob {blob} in {root} \
+     does not match its content hash ({why}); the run's other artifacts are unaffected"
+)]
+pub struct CorruptedBlob {
+    /// The run.
+    pub run: String,
+    /// The task (step/index).
+    pub task: String,
+    /// The artifact.
+    pub artifact: String,
+    /// The blob key.
+    pub blob: String,
+    /// The datastore.
+    pub root: String,
+    /// What is wrong.
+    pub why: String,
 }
 
 /// How a run ended, or that it has not.
@@ -555,13 +560,15 @@ impl RunStore {
                 },
             })?;
         let blob = self.layout.blob(&artifact.hash);
-        let corrupted = |why: String| DatastoreError::Corrupted {
-            run: run.to_string(),
-            task: record.task.to_string(),
-            artifact: name.to_string(),
-            blob: blob.clone(),
-            root: self.root(),
-            why,
+        let corrupted = |why: String| {
+            DatastoreError::Corrupted(Box::new(CorruptedBlob {
+                run: run.to_string(),
+                task: record.task.to_string(),
+                artifact: name.to_string(),
+                blob: blob.clone(),
+                root: self.root(),
+                why,
+            }))
         };
         let bytes = match &artifact.inline {
             Some(h) => unhex(h).ok_or_else(|| corrupted("inline value is not hex".into()))?,
