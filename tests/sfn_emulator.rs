@@ -370,6 +370,46 @@ fn operate_commands_and_their_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no run `no-such-run`"), "{err}");
 
+    // A flow with a schedule gets an EventBridge rule that starts its state machine; delete
+    // removes both.
+    aws.ok("params", &["step-functions", "create"]);
+    let clients = with_env(&aws.env(), || {
+        runtime().block_on(async { flow_sfn::aws::load(None).await.unwrap() })
+    });
+    let rules = |clients: &flow_sfn::aws::AwsClients| {
+        runtime().block_on(async {
+            let rules = clients.events.list_rules().send().await.unwrap();
+            rules
+                .rules()
+                .iter()
+                .map(|r| {
+                    (
+                        r.name().unwrap_or_default().to_string(),
+                        r.schedule_expression().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(
+        rules(&clients),
+        vec![("ParamsFlow".to_string(), "cron(0 6 * * ? *)".to_string())]
+    );
+    let targets = runtime().block_on(async {
+        clients
+            .events
+            .list_targets_by_rule()
+            .rule("ParamsFlow")
+            .send()
+            .await
+            .unwrap()
+    });
+    assert!(targets.targets()[0]
+        .arn()
+        .ends_with(":stateMachine:ParamsFlow"));
+    aws.ok("params", &["step-functions", "delete"]);
+    assert!(rules(&clients).is_empty());
+
     // delete removes the state machine; a trigger afterwards says to create it.
     let out = aws.cli("nested_foreach", &["step-functions", "delete"]);
     assert!(
