@@ -1,1 +1,279 @@
-fn main() {}
+//! Per-task overhead, throughput and peak memory of a local run: a trivial foreach of 10,
+//! 1,000, 10,000 and 100,000 items, every task persisted to a datastore in a temporary
+//! directory (the default file store: atomic writes, no fsync).
+//!
+//! ```text
+//! cargo bench -p flow-local --bench foreach            # every size
+//! cargo bench -p flow-local --bench foreach -- 10000   # only the sizes given
+//! ```
+//!
+//! Each measured run is a child process of this binary (the same executable, told what to
+//! run by `FLOW_BENCH_CHILD`), so its peak resident memory is its own `ru_maxrss` and no
+//! run warms the next one's allocator. The time is the `Runner::run` call alone: the
+//! process start and the tokio runtime's are not counted. The figures are medians.
+//!
+//! Two flows: `KeepList`, whose body leaves the state as it found it except for the item
+//! (what a flow naturally does), and `DropList`, whose body also empties the fanned-out list
+//! (what a flow with a very large fan-out should do). A foreach body starts from a copy of
+//! the state that entered the foreach, and the join receives every body's final state, so
+//! a list of N items kept in each body costs O(N) per task and O(N²) in the join's inputs.
+
+use flow_core::prelude::*;
+use std::process::Command;
+use std::time::Instant;
+
+/// The fan-out sizes measured, and how many runs of each.
+const SIZES: [(usize, usize); 4] = [(10, 21), (1_000, 11), (10_000, 7), (100_000, 3)];
+
+/// Above this many items, `KeepList` would hold N copies of an N-item list in the join's
+/// inputs (100,000 items: 100,000 × 400 KB = 40 GB), so it is not run.
+const KEEP_LIST_MAX: usize = 10_000;
+
+/// Parameters of both bench flows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Params)]
+pub struct BenchParams {
+    /// Items to fan out over.
+    pub count: u32,
+}
+
+/// A foreach whose body only sets its item.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KeepList {
+    /// The items fanned out over.
+    pub items: Vec<u32>,
+    /// One body's item.
+    pub item: u32,
+    /// Sum of the items, set in the join.
+    pub total: u64,
+}
+
+#[flow(params = BenchParams)]
+impl KeepList {
+    /// Lists the items.
+    #[step(foreach = items, next = body)]
+    fn start(&mut self, ctx: &Ctx<BenchParams>) {
+        self.items = (0..ctx.params.count).collect();
+    }
+
+    /// Takes one item.
+    #[step(next = join)]
+    fn body(&mut self, item: &u32) {
+        self.item = *item;
+    }
+
+    /// Sums them.
+    #[step(next = end)]
+    fn join(&mut self, inputs: Inputs<Self>) {
+        self.total = inputs.iter().map(|i| u64::from(i.item)).sum();
+    }
+
+    /// Done.
+    #[step]
+    fn end(&mut self) {}
+}
+
+/// A foreach whose body sets its item and empties the list it no longer needs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DropList {
+    /// The items fanned out over.
+    pub items: Vec<u32>,
+    /// One body's item.
+    pub item: u32,
+    /// Sum of the items, set in the join.
+    pub total: u64,
+}
+
+#[flow(params = BenchParams)]
+impl DropList {
+    /// Lists the items.
+    #[step(foreach = items, next = body)]
+    fn start(&mut self, ctx: &Ctx<BenchParams>) {
+        self.items = (0..ctx.params.count).collect();
+    }
+
+    /// Takes one item; the join gets the list from `self`, not from every input.
+    #[step(next = join)]
+    fn body(&mut self, item: &u32) {
+        self.item = *item;
+        self.items = Vec::new();
+    }
+
+    /// Sums them.
+    #[step(next = end)]
+    fn join(&mut self, inputs: Inputs<Self>) {
+        self.total = inputs.iter().map(|i| u64::from(i.item)).sum();
+    }
+
+    /// Done.
+    #[step]
+    fn end(&mut self) {}
+}
+
+/// What one child run reports.
+struct Sample {
+    secs: f64,
+    max_rss_kb: u64,
+    store_bytes: u64,
+    store_files: u64,
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("FLOW_BENCH_CHILD") {
+        child(&spec);
+        return;
+    }
+    // `cargo bench` passes `--bench`; other arguments select sizes.
+    let wanted: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.replace(['_', ','], "").parse().ok())
+        .collect();
+    println!(
+        "flow-local foreach benchmark: {} cores, persistence on (file store in a temp dir, no fsync)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "{:<9} {:>8} {:>7} {:>5} {:>11} {:>13} {:>14} {:>10} {:>13}",
+        "flow",
+        "items",
+        "tasks",
+        "runs",
+        "median s",
+        "per task µs",
+        "tasks/s",
+        "peak MB",
+        "stored MB"
+    );
+    for flow in ["DropList", "KeepList"] {
+        for (items, runs) in SIZES {
+            if !wanted.is_empty() && !wanted.contains(&items) {
+                continue;
+            }
+            let tasks = items + 3;
+            if flow == "KeepList" && items > KEEP_LIST_MAX {
+                println!(
+                    "{flow:<9} {items:>8} {tasks:>7}  not run: the join's inputs would hold {items} copies \
+                     of the {} KB list",
+                    items * 4 / 1000
+                );
+                continue;
+            }
+            let mut samples: Vec<Sample> = (0..runs).map(|_| spawn(flow, items)).collect();
+            samples.sort_by(|a, b| a.secs.total_cmp(&b.secs));
+            let median = samples[samples.len() / 2].secs;
+            let peak = samples.iter().map(|s| s.max_rss_kb).max().unwrap_or(0);
+            let stored = &samples[0];
+            println!(
+                "{flow:<9} {items:>8} {tasks:>7} {runs:>5} {median:>11.4} {:>13.1} {:>14.0} {:>10.1} {:>13.1}",
+                median / tasks as f64 * 1e6,
+                tasks as f64 / median,
+                peak as f64 / 1024.0,
+                stored.store_bytes as f64 / 1e6,
+            );
+            let _ = stored.store_files;
+        }
+    }
+}
+
+/// Runs one measured run in a child process of this binary.
+fn spawn(flow: &str, items: usize) -> Sample {
+    let output = Command::new(std::env::current_exe().expect("bench binary"))
+        .env("FLOW_BENCH_CHILD", format!("{flow}:{items}"))
+        .output()
+        .expect("bench child starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "bench child {flow}:{items} failed: {}{}",
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("SAMPLE "))
+        .expect("child prints a sample");
+    let f: Vec<f64> = line
+        .split_whitespace()
+        .map(|x| x.parse().expect("number"))
+        .collect();
+    Sample {
+        secs: f[0],
+        max_rss_kb: f[1] as u64,
+        store_bytes: f[2] as u64,
+        store_files: f[3] as u64,
+    }
+}
+
+fn child(spec: &str) {
+    let (flow, items) = spec.split_once(':').expect("FLOW:ITEMS");
+    let count: u32 = items.parse().expect("item count");
+    // FLOW_BENCH_DIR puts the datastores elsewhere (e.g. on a tmpfs, to see the file
+    // system's share of the cost).
+    let dir = match std::env::var_os("FLOW_BENCH_DIR") {
+        Some(parent) => tempfile::tempdir_in(parent),
+        None => tempfile::tempdir(),
+    }
+    .expect("temp dir");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let params = BenchParams { count };
+    let expected: u64 = (0..u64::from(count)).sum();
+    let secs = runtime.block_on(async {
+        let started = Instant::now();
+        let total = match flow {
+            "KeepList" => {
+                let run = flow_local::Runner::<KeepList>::new()
+                    .datastore(dir.path())
+                    .max_num_splits(usize::MAX)
+                    .params(params)
+                    .run()
+                    .await
+                    .expect("run starts");
+                assert!(run.succeeded(), "{:?}", run.error());
+                run.end_state().await.expect("end state").total
+            }
+            _ => {
+                let run = flow_local::Runner::<DropList>::new()
+                    .datastore(dir.path())
+                    .max_num_splits(usize::MAX)
+                    .params(params)
+                    .run()
+                    .await
+                    .expect("run starts");
+                assert!(run.succeeded(), "{:?}", run.error());
+                run.end_state().await.expect("end state").total
+            }
+        };
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(total, expected);
+        secs
+    });
+    let (bytes, files) = tree_size(dir.path());
+    println!("SAMPLE {secs} {} {bytes} {files}", max_rss_kb());
+}
+
+fn max_rss_kb() -> u64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage");
+    usage.ru_maxrss as u64 // kilobytes on Linux
+}
+
+fn tree_size(dir: &std::path::Path) -> (u64, u64) {
+    let mut stack = vec![dir.to_path_buf()];
+    let (mut bytes, mut files) = (0, 0);
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let meta = entry.metadata().expect("metadata");
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                bytes += meta.len();
+                files += 1;
+            }
+        }
+    }
+    (bytes, files)
+}
