@@ -197,10 +197,22 @@ impl<F: Flow> Scheduler<F> {
                 let next_name = match &spec.transition {
                     Transition::End => return Ok((output.state, output.record.task)),
                     Transition::Next(t) => t.clone(),
-                    Transition::Switch(targets) => match &output.record.switch_next {
+                    Transition::Switch(_) => match &output.record.switch_next {
                         Some(next) => next.clone(),
-                        // A caught switch step made no choice; the run cannot go on.
-                        None => targets[0].clone(),
+                        None => {
+                            let error = flow_core::StepError::new(
+                                flow_core::StepErrorKind::Internal,
+                                "the switch step finished without choosing a successor",
+                            );
+                            let task = output.record.task.clone();
+                            return Err(self.fail(
+                                &task,
+                                TaskError::Failed {
+                                    task: task.clone(),
+                                    error,
+                                },
+                            ));
+                        }
                     },
                     Transition::Split(targets) => {
                         let join = self.analysis().join_of[&step];

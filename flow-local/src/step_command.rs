@@ -90,7 +90,7 @@ pub async fn run_step<F: Flow>(
     if let Some(origin) = &request.origin_run_id {
         if cx.clone_task_from(origin, &task).await?.is_some() {
             eprintln!("task {task} cloned from run {origin}");
-            return finish_run(&store, &mut run, &task, true).await;
+            return finish_run(&store, &mut run, &task).await;
         }
     }
 
@@ -107,7 +107,7 @@ pub async fn run_step<F: Flow>(
         )
         .await;
     match result {
-        Ok(_) | Err(AttemptFailed::Final(Ok(_))) => finish_run(&store, &mut run, &task, true).await,
+        Ok(_) | Err(AttemptFailed::Final(Ok(_))) => finish_run(&store, &mut run, &task).await,
         Err(AttemptFailed::WillRetry(error)) => {
             eprintln!(
                 "attempt {} of task {task} failed: {error}; AWS Batch will retry it",
@@ -126,14 +126,13 @@ pub async fn run_step<F: Flow>(
     }
 }
 
-/// After `end` finishes, marks the run succeeded.
+/// A task finished: after `end`, the run has succeeded.
 async fn finish_run(
     store: &RunStore,
     run: &mut flow_core::datastore::RunRecord,
     task: &TaskId,
-    ok: bool,
 ) -> anyhow::Result<ExitCode> {
-    if ok && task.step == flow_graph::END {
+    if task.step == flow_graph::END {
         run.status = RunStatus::Succeeded;
         run.finished_at_ms = Some(flow_core::datastore::timestamp_ms());
         store.update_run(run).await?;
