@@ -218,10 +218,12 @@ impl fmt::Display for IndexPath {
     }
 }
 
+// The serialized form: empty for the root path, else the key. Not the key itself, which is
+// `0` for both the root and item 0 of a foreach and is only unambiguous with the depth.
 impl TryFrom<String> for IndexPath {
     type Error = IdError;
     fn try_from(s: String) -> Result<Self, IdError> {
-        if s == "0" || s.is_empty() {
+        if s.is_empty() {
             return Ok(IndexPath::root());
         }
         let depth = s.split('.').count();
@@ -321,5 +323,15 @@ mod tests {
     fn civil_dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_415), (2025, 11, 23));
+    }
+
+    #[test]
+    fn index_paths_round_trip_through_serde() {
+        // The root and item 0 share the key `0`; their serialized forms must differ.
+        for path in [vec![], vec![0], vec![0, 0], vec![3], vec![2, 5]] {
+            let id = TaskId::new("step", IndexPath(path));
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(serde_json::from_str::<TaskId>(&json).unwrap(), id, "{json}");
+        }
     }
 }

@@ -519,13 +519,17 @@ impl RunStore {
 
     /// The records of every finished task of a step in a run, in index order.
     pub async fn tasks(&self, run: &RunId, step: &str) -> Result<Vec<TaskRecord>, DatastoreError> {
-        let keys = self.store.list(&self.layout.step_prefix(run, step)).await?;
+        // A directory name is an index key, which is `0` both for the root and for item 0 of
+        // a foreach: read the record in it, which names its task unambiguously.
+        let prefix = self.layout.step_prefix(run, step);
+        let keys = self.store.list(&prefix).await?;
         let mut records = Vec::new();
         for key in keys {
-            let Ok(index) = IndexPath::try_from(key) else {
+            let Ok(index) = IndexPath::parse(&key, key.split('.').count()) else {
                 continue;
             };
-            if let Some(r) = self.task(run, &TaskId::new(step, index)).await? {
+            let record_key = self.layout.task_record(run, &TaskId::new(step, index));
+            if let Some(r) = self.get_json::<TaskRecord>(&record_key).await? {
                 records.push(r);
             }
         }
