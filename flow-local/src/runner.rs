@@ -161,8 +161,9 @@ impl<F: Flow> Runner<F> {
         self.execute(store, record, params, None).await
     }
 
-    /// Resumes `origin` (default: the latest run) from `step` (default: its first failed
-    /// step): a new run that clones every task that finished in the origin before that point.
+    /// Resumes `origin` (default: the latest run): a new run that clones every task that
+    /// finished in the origin and runs the rest, from its first failed step on. With `step`,
+    /// that step and every step after it run again even where they had finished.
     pub async fn resume(
         self,
         origin: Option<RunId>,
@@ -175,6 +176,7 @@ impl<F: Flow> Runner<F> {
             None => store.latest_run().await?,
         };
         let graph = F::graph();
+        let explicit = step.is_some();
         let resume_step = match step {
             Some(name) => Some(graph.index_of(&name).ok_or_else(|| {
                 let names: Vec<&str> = graph.steps.iter().map(|s| s.name.as_str()).collect();
@@ -198,9 +200,11 @@ impl<F: Flow> Runner<F> {
                 message: e.to_string(),
             })?;
         let plan = match resume_step {
-            Some(s) => ResumePlan::from_step(graph, origin.run_id.clone(), s),
-            // A run killed mid-flight has no failed task: clone what finished, run the rest.
-            None => ResumePlan {
+            Some(s) if explicit => ResumePlan::from_step(graph, origin.run_id.clone(), s),
+            // From the first failed step (or, for a run killed mid-flight, from wherever it
+            // stopped): every task that finished is cloned, including the succeeded siblings
+            // of a failed foreach item and the tasks of other branches; the rest runs.
+            _ => ResumePlan {
                 origin: origin.run_id.clone(),
                 rerun: Default::default(),
             },
