@@ -93,6 +93,8 @@ impl SlowFlow {
     }
 }
 
+// Tests include this file as a module for the flow type.
+#[allow(dead_code)]
 fn main() -> ExitCode {
     flow_local::main::<SlowFlow>()
 }

@@ -39,7 +39,8 @@ impl Progress {
     /// A reporter for a run of a graph with `steps` steps.
     pub fn new(mode: ProgressMode, steps: usize) -> Self {
         let (bar, lines) = match mode {
-            ProgressMode::Quiet => return Progress { inner: None },
+            // Quiet still counts tasks, for the summary and `RunHandle::task_counts`.
+            ProgressMode::Quiet => (None, false),
             ProgressMode::Lines => (None, true),
             ProgressMode::Auto if std::io::stderr().is_terminal() => {
                 let bar =
@@ -130,7 +131,8 @@ impl Progress {
         let line = format!("  {task} FAILED: {message}");
         match &i.bar {
             Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            None if i.lines => eprintln!("{line}"),
+            None => {}
         }
     }
 

@@ -323,7 +323,7 @@ impl<F: Flow> RunHandle<F> {
         self.duration
     }
 
-    /// Tasks finished (with progress on), and how many of them were cloned by a resume.
+    /// Tasks finished, and how many of them were cloned by a resume.
     pub fn task_counts(&self) -> (usize, usize) {
         (self.tasks, self.cloned)
     }
