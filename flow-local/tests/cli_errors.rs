@@ -160,7 +160,7 @@ fn exceeding_max_num_splits_names_the_step_and_the_flag() {
     assert_unchanged(
         &before,
         &snapshot(store),
-        &[new_run.clone()],
+        std::slice::from_ref(&new_run),
         "max-num-splits",
     );
     let run_json: serde_json::Value =
