@@ -7,6 +7,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-test-tools.sh
 # shellcheck disable=SC1091
 source "${FLOW_TOOLS_CACHE:-$HOME/.cache/flowrs-tools}/env.sh"
-cargo test --workspace --all-targets "$@"
-# Doc tests are not part of --all-targets.
-cargo test --workspace --doc "$@"
+# Plain `cargo test` (not --all-targets) builds the examples as the runnable binaries the
+# workspace tests drive, and runs the doc tests too.
+cargo test --workspace "$@"

@@ -16,8 +16,9 @@ pub fn example_bin(name: &str) -> PathBuf {
     let bin = dir.join(name);
     assert!(
         bin.exists(),
-        "example binary {} is missing: run the tests with `cargo test --workspace --all-targets` \
-         (or `cargo build --examples` first)",
+        "example binary {} is missing: run the tests with `cargo test --workspace` (which \
+         builds the examples; `--all-targets` builds them as tests instead), or \
+         `cargo build --examples` first",
         bin.display()
     );
     bin
