@@ -36,6 +36,11 @@ impl<F: Flow> Client<F> {
         }
     }
 
+    /// A client over `store` (the same as [`Client::new`]).
+    pub fn open(store: Arc<dyn ObjectStore>) -> Self {
+        Self::new(store)
+    }
+
     /// A client over a run store.
     pub fn from_run_store(store: RunStore) -> Self {
         Client {

@@ -127,9 +127,18 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.replace(['_', ','], "").parse().ok())
         .collect();
+    // FLOW_BENCH_DIR puts the datastores elsewhere (e.g. on a tmpfs, to see the file
+    // system's share of the cost).
+    let root = match std::env::var_os("FLOW_BENCH_DIR") {
+        Some(parent) => tempfile::tempdir_in(parent),
+        None => tempfile::tempdir(),
+    }
+    .expect("temp dir");
+    std::env::set_var("FLOW_BENCH_ROOT", root.path());
     println!(
-        "flow-local foreach benchmark: {} cores, persistence on (file store in a temp dir, no fsync)",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "flow-local foreach benchmark: {} cores, persistence on (file store under {}, no fsync)",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        root.path().display()
     );
     println!(
         "{:<9} {:>8} {:>7} {:>5} {:>11} {:>13} {:>14} {:>10} {:>13}",
@@ -206,13 +215,13 @@ fn spawn(flow: &str, items: usize) -> Sample {
 fn child(spec: &str) {
     let (flow, items) = spec.split_once(':').expect("FLOW:ITEMS");
     let count: u32 = items.parse().expect("item count");
-    // FLOW_BENCH_DIR puts the datastores elsewhere (e.g. on a tmpfs, to see the file
-    // system's share of the cost).
-    let dir = match std::env::var_os("FLOW_BENCH_DIR") {
-        Some(parent) => tempfile::tempdir_in(parent),
-        None => tempfile::tempdir(),
-    }
-    .expect("temp dir");
+    // The datastore is left for the parent to delete once every run is done: deleting
+    // 100,000 files here would load the disk while the next run is being measured.
+    let root = std::env::var_os("FLOW_BENCH_ROOT").expect("FLOW_BENCH_ROOT");
+    let dir = tempfile::tempdir_in(root).expect("temp dir").keep();
+    // Earlier runs' dirty pages are written back now, not during this run.
+    // SAFETY: sync has no preconditions.
+    unsafe { libc::sync() };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -224,7 +233,7 @@ fn child(spec: &str) {
         let total = match flow {
             "KeepList" => {
                 let run = flow_local::Runner::<KeepList>::new()
-                    .datastore(dir.path())
+                    .datastore(&dir)
                     .max_num_splits(usize::MAX)
                     .params(params)
                     .run()
@@ -235,7 +244,7 @@ fn child(spec: &str) {
             }
             _ => {
                 let run = flow_local::Runner::<DropList>::new()
-                    .datastore(dir.path())
+                    .datastore(&dir)
                     .max_num_splits(usize::MAX)
                     .params(params)
                     .run()
@@ -249,7 +258,7 @@ fn child(spec: &str) {
         assert_eq!(total, expected);
         secs
     });
-    let (bytes, files) = tree_size(dir.path());
+    let (bytes, files) = tree_size(&dir);
     println!("SAMPLE {secs} {} {bytes} {files}", max_rss_kb());
 }
 

@@ -6,7 +6,9 @@
 //! ```
 //!
 //! Every task appends its task id to the file named by `SLOW_FOREACH_TRACE` (if set) as it
-//! finishes its work, so a test can count how often each task really ran.
+//! finishes its work, so a test can count how often each task really ran. With
+//! `SLOW_FOREACH_SAY=1` each item prints a line with `println!` (which the `step` command
+//! keeps in the task's log); `SLOW_FOREACH_FAIL=N` makes item N fail.
 
 use flow_core::prelude::*;
 use flow_core::TaskId;
@@ -71,11 +73,18 @@ impl SlowFlow {
 
     /// Squares one number, slowly.
     #[step(next = join)]
-    fn work(&mut self, item: &u64, ctx: &Ctx<SlowParams>) {
+    fn work(&mut self, item: &u64, ctx: &Ctx<SlowParams>) -> Result<(), String> {
         std::thread::sleep(std::time::Duration::from_millis(ctx.params.sleep_ms));
+        if std::env::var("SLOW_FOREACH_SAY").is_ok() {
+            println!("squaring {item}");
+        }
+        if std::env::var("SLOW_FOREACH_FAIL").is_ok_and(|f| f == item.to_string()) {
+            return Err(format!("item {item} was told to fail"));
+        }
         self.item = *item;
         self.square = item * item;
         trace(&ctx.task_id);
+        Ok(())
     }
 
     /// Collects the squares.

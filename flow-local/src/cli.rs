@@ -455,6 +455,7 @@ impl<F: Flow> Cli<F> {
                     origin_run_id: origin,
                     params_json: sub.get_one::<String>("params-json").cloned(),
                     attempt: batch_attempt(),
+                    capture_output: true,
                 };
                 crate::logs::install();
                 run_step::<F>(store, request).await

@@ -160,3 +160,90 @@ pub fn install() {
         .with(stderr)
         .try_init();
 }
+
+/// The `step` command's capture of its own stdout and stderr (one process per task, so
+/// everything the process prints, `println!` included, belongs to the task). Output still
+/// reaches the original streams (the Batch job's log); a copy is kept for the attempt log.
+#[cfg(unix)]
+pub struct ProcessOutput {
+    saved: [std::os::fd::OwnedFd; 2],
+    readers: Vec<std::thread::JoinHandle<()>>,
+    buffer: Arc<Mutex<Vec<u8>>>,
+}
+
+#[cfg(unix)]
+impl ProcessOutput {
+    /// Redirects fds 1 and 2 through pipes, teeing to the original streams.
+    pub fn start() -> std::io::Result<Self> {
+        use std::io::{Read, Write};
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let mut saved = Vec::new();
+        let mut readers = Vec::new();
+        for fd in [1, 2] {
+            let mut ends = [0; 2];
+            // SAFETY: plain fd syscalls on descriptors this function owns or the process's
+            // standard streams; every result is checked.
+            unsafe {
+                if libc::pipe(ends.as_mut_ptr()) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let (read_end, write_end) =
+                    (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1]));
+                let original = libc::dup(fd);
+                if original < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let original = OwnedFd::from_raw_fd(original);
+                let tee = original.try_clone()?;
+                if libc::dup2(write_end.as_raw_fd(), fd) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                drop(write_end);
+                saved.push(original);
+                let buffer = buffer.clone();
+                readers.push(std::thread::spawn(move || {
+                    let mut from = std::fs::File::from(read_end);
+                    let mut to = std::fs::File::from(tee);
+                    let mut chunk = [0u8; 8192];
+                    while let Ok(n) = from.read(&mut chunk) {
+                        if n == 0 {
+                            break;
+                        }
+                        let _ = to.write_all(&chunk[..n]);
+                        buffer
+                            .lock()
+                            .expect("output buffer")
+                            .extend_from_slice(&chunk[..n]);
+                    }
+                }));
+            }
+        }
+        let [out, err]: [OwnedFd; 2] = saved.try_into().expect("two streams");
+        Ok(ProcessOutput {
+            saved: [out, err],
+            readers,
+            buffer,
+        })
+    }
+
+    /// Puts the original streams back and returns everything printed meanwhile.
+    pub fn finish(self) -> Vec<u8> {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        for (fd, original) in [1, 2].into_iter().zip(&self.saved) {
+            // SAFETY: restores a standard stream from a descriptor this value owns; this
+            // closes the pipe's last write end, so its reader sees end of file.
+            unsafe { libc::dup2(original.as_raw_fd(), fd) };
+        }
+        for reader in self.readers {
+            let _ = reader.join();
+        }
+        let bytes = std::mem::take(&mut *self.buffer.lock().expect("output buffer"));
+        bytes
+    }
+}

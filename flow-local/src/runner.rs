@@ -79,9 +79,15 @@ impl<F: Flow> Default for Runner<F> {
     }
 }
 
-/// The default number of tasks run at once: the machine's cores.
+/// The default number of tasks run at once: the machine's cores, and at least 2 (so a step
+/// that waits, e.g. on the network, does not hold up a one-core machine's whole run).
 pub fn default_max_workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
+/// The graph of `F` as stored in run records.
+pub(crate) fn graph_json<F: Flow>() -> serde_json::Value {
+    serde_json::to_value(F::graph()).expect("graphs serialize to JSON")
 }
 
 impl<F: Flow> Runner<F> {
@@ -152,6 +158,7 @@ impl<F: Flow> Runner<F> {
         let mut record;
         loop {
             record = store.new_run_record(RunId::generate(), params_json.clone(), "local");
+            record.graph = Some(graph_json::<F>());
             match store.create_run(&record).await {
                 Ok(()) => break,
                 Err(DatastoreError::RunExists { .. }) => continue,
@@ -194,6 +201,18 @@ impl<F: Flow> Runner<F> {
         if resume_step.is_none() && origin.status == RunStatus::Succeeded {
             return Err(RunnerError::NothingToResume(origin.run_id));
         }
+        // A run killed mid-write left temporary files; nothing reads them, so delete them.
+        let layout = store.layout();
+        for prefix in [
+            layout.run_prefix(&origin.run_id),
+            format!("{}/blobs/", layout.flow()),
+        ] {
+            store
+                .object_store()
+                .remove_leftovers(&prefix)
+                .await
+                .map_err(DatastoreError::from)?;
+        }
         let params: F::Params =
             serde_json::from_value(origin.params.clone()).map_err(|e| RunnerError::Params {
                 run: origin.run_id.clone(),
@@ -214,6 +233,7 @@ impl<F: Flow> Runner<F> {
             record = store.new_run_record(RunId::generate(), origin.params.clone(), "local");
             record.origin_run_id = Some(origin.run_id.clone());
             record.resume_step = resume_step.map(|s| graph.steps[s].name.clone());
+            record.graph = Some(graph_json::<F>());
             match store.create_run(&record).await {
                 Ok(()) => break,
                 Err(DatastoreError::RunExists { .. }) => continue,
@@ -254,6 +274,11 @@ impl<F: Flow> Runner<F> {
             }
         };
         store.update_run(&record).await?;
+        store
+            .object_store()
+            .flush()
+            .await
+            .map_err(DatastoreError::from)?;
         Ok(RunHandle {
             client: Client::from_run_store(store),
             record,

@@ -134,6 +134,10 @@ impl<F: Flow> Scheduler<F> {
         let spec = &self.graph().steps[step];
         let task = TaskId::new(spec.name.clone(), index.clone());
         let _permit = self.permits.acquire().await.expect("semaphore open");
+        // Checked again: a task may have failed while this one waited for a worker.
+        if self.failed.load(Ordering::Relaxed) {
+            return Err(RunError::Stopped);
+        }
         self.progress.started(&task);
         if let Some(plan) = &self.resume {
             if !plan.rerun.contains(&step) {
@@ -168,6 +172,14 @@ impl<F: Flow> Scheduler<F> {
         }
     }
 
+    /// Makes every task committed so far durable (see `FsStore`'s group commit).
+    async fn flush(&self, after: &TaskId) -> Result<(), RunError> {
+        match self.cx.store.object_store().flush().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(after, TaskError::Datastore(e.into()))),
+        }
+    }
+
     fn fail(&self, task: &TaskId, error: TaskError) -> RunError {
         self.failed.store(true, Ordering::Relaxed);
         self.progress.failed(task, &error.to_string());
@@ -190,6 +202,13 @@ impl<F: Flow> Scheduler<F> {
                 if Some(step) == stop_at && pending.is_none() {
                     let last = last.expect("a branch runs at least one task");
                     return Ok((state, last));
+                }
+                // What ran before this task is made durable before it starts (a group
+                // commit: one sync serves every task waiting, and none holds a worker).
+                // A chain that starts a branch or a foreach item does not sync: the task
+                // that fanned out did, once for all of them.
+                if let Some(before) = &last {
+                    self.flush(before).await?;
                 }
                 let output = self.task(step, &index, state, pending.take()).await?;
                 let spec = &self.graph().steps[step];
@@ -215,6 +234,7 @@ impl<F: Flow> Scheduler<F> {
                         }
                     },
                     Transition::Split(targets) => {
+                        self.flush(&output.record.task).await?;
                         let join = self.analysis().join_of[&step];
                         let branches = targets.iter().map(|t| {
                             let to = self.graph().index_of(t).expect("validated");
@@ -234,6 +254,7 @@ impl<F: Flow> Scheduler<F> {
                         continue;
                     }
                     Transition::Foreach { body, .. } => {
+                        self.flush(&output.record.task).await?;
                         let join = self.analysis().join_of[&step];
                         let body = self.graph().index_of(body).expect("validated");
                         let count = output.record.foreach_count.unwrap_or(0);
@@ -244,7 +265,13 @@ impl<F: Flow> Scheduler<F> {
                             .expect("counts")
                             .insert((step, index.clone()), count);
                         // Items start in order, a bounded number at a time, so a fan-out of
-                        // 100,000 items does not hold 100,000 copies of the parent state.
+                        // 100,000 items does not hold 100,000 copies of the parent state. More
+                        // items than workers are in flight, so that items waiting for a group
+                        // commit between two body steps share it, as many as fit in a budget
+                        // of parent copies.
+                        let state_bytes: u64 =
+                            output.record.artifacts.values().map(|a| a.size).sum();
+                        let window = items_in_flight(self.max_workers, state_bytes);
                         let this = self.clone();
                         let items = futures::stream::iter(0..count)
                             .map(|i| {
@@ -257,7 +284,7 @@ impl<F: Flow> Scheduler<F> {
                                     None,
                                 )
                             })
-                            .buffered(self.max_workers * 2);
+                            .buffered(window);
                         let results: Vec<Chain<F>> = items.collect().await;
                         let inputs = collect(results)?;
                         state = Arc::try_unwrap(parent).unwrap_or_else(|p| (*p).clone());
@@ -272,6 +299,15 @@ impl<F: Flow> Scheduler<F> {
         }
         .boxed()
     }
+}
+
+/// How many foreach items may be started at once: at least two per worker, at most 256, and
+/// no more than 256 MiB worth of copies of the parent state (its encoded size).
+fn items_in_flight(max_workers: usize, state_bytes: u64) -> usize {
+    const BUDGET: u64 = 256 << 20;
+    let floor = max_workers.saturating_mul(2).max(2);
+    let by_memory = usize::try_from(BUDGET / state_bytes.max(1)).unwrap_or(usize::MAX);
+    by_memory.clamp(floor, floor.max(256))
 }
 
 /// The branch results in order, or the first real failure (not a "stopped" echo of it).

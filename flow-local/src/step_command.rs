@@ -27,6 +27,9 @@ pub struct StepRequest {
     pub params_json: Option<String>,
     /// This attempt, 0-based.
     pub attempt: u32,
+    /// Keep what the process prints while the step runs (stdout and stderr, `println!`
+    /// included) in the attempt's log. Only for a process that runs this one task.
+    pub capture_output: bool,
 }
 
 /// The attempt number Batch gives the job (`AWS_BATCH_JOB_ATTEMPT`, 1-based), 0-based.
@@ -65,6 +68,7 @@ pub async fn run_step<F: Flow>(
             "step-functions",
         );
         record.origin_run_id = request.origin_run_id.clone();
+        record.graph = Some(crate::runner::graph_json::<F>());
         match store.create_run(&record).await {
             Ok(()) | Err(DatastoreError::RunExists { .. }) => {}
             Err(e) => return Err(e.into()),
@@ -81,7 +85,8 @@ pub async fn run_step<F: Flow>(
     };
 
     // A job that Batch or Step Functions runs again after the task committed does nothing.
-    if let Some(done) = store.task(&run_id, &task).await? {
+    // (An unreadable record, torn by a power loss, is not a commit: the task runs again.)
+    if let Ok(Some(done)) = store.task(&run_id, &task).await {
         if done.is_done() {
             eprintln!("task {task} of run {run_id} already finished");
             return Ok(ExitCode::SUCCESS);
@@ -96,6 +101,12 @@ pub async fn run_step<F: Flow>(
 
     let (input, inputs) = load_inputs::<F>(&store, &run_id, step, &index).await?;
     let counts = foreach_counts::<F>(&store, &run_id, step, &index).await?;
+    #[cfg(unix)]
+    let output = if request.capture_output {
+        crate::logs::ProcessOutput::start().ok()
+    } else {
+        None
+    };
     let result = cx
         .run_task(
             spec,
@@ -106,6 +117,19 @@ pub async fn run_step<F: Flow>(
             Attempts::Only(request.attempt),
         )
         .await;
+    #[cfg(unix)]
+    if let Some(output) = output {
+        let printed = output.finish();
+        if !printed.is_empty() {
+            // The attempt number `run_task` used: Batch may count past the step's retries.
+            let attempt = request
+                .attempt
+                .min(spec.options.retry.map_or(0, |r| r.times));
+            let mut text = b"-- stdout and stderr of the process --\n".to_vec();
+            text.extend_from_slice(&printed);
+            store.append_log(&run_id, &task, attempt, &text).await?;
+        }
+    }
     match result {
         Ok(_) | Err(AttemptFailed::Final(Ok(_))) => finish_run(&store, &mut run, &task).await,
         Err(AttemptFailed::WillRetry(error)) => {
@@ -121,6 +145,7 @@ pub async fn run_step<F: Flow>(
             run.error = Some(error.to_string());
             run.finished_at_ms = Some(flow_core::datastore::timestamp_ms());
             store.update_run(&run).await?;
+            store.object_store().flush().await?;
             Ok(ExitCode::FAILURE)
         }
     }
@@ -137,6 +162,7 @@ async fn finish_run(
         run.finished_at_ms = Some(flow_core::datastore::timestamp_ms());
         store.update_run(run).await?;
     }
+    store.object_store().flush().await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -342,8 +342,18 @@ impl<F: Flow> RunContext<F> {
         origin: &RunId,
         task: &TaskId,
     ) -> Result<Option<TaskOutput<F>>, TaskError> {
-        let Some(record) = self.store.task(origin, task).await? else {
-            return Ok(None);
+        let record = match self.store.task(origin, task).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return Ok(None),
+            // A record torn by a power loss before its group commit: the task did not
+            // durably finish, so it runs again.
+            Err(DatastoreError::BadRecord { key, message, .. }) => {
+                tracing::warn!(
+                    "re-running task {task}: its record {key} is unreadable ({message})"
+                );
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
         };
         if !record.is_done() {
             return Ok(None);

@@ -58,6 +58,20 @@ pub trait ObjectStore: Send + Sync + Debug + 'static {
     /// The names directly under `prefix` (which ends with `/`): object names and "directory"
     /// names (without a trailing `/`), sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Makes every write that returned before this call durable (it survives a power loss,
+    /// not only a killed process). Schedulers call it before a task's successors start, so
+    /// a durable task record never follows a lost predecessor. Stores whose writes are
+    /// durable when they return (S3) keep this default, which does nothing.
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Removes what killed writers left under `prefix` (temporary files of a local store);
+    /// returns how many were removed. Stores without such leftovers keep this default.
+    async fn remove_leftovers(&self, _prefix: &str) -> Result<usize, StoreError> {
+        Ok(0)
+    }
 }
 
 /// Checks that a key is relative and has no empty, `.` or `..` segments.

@@ -150,6 +150,10 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// Which scheduler ran it: `local` or `step-functions`.
     pub scheduler: String,
+    /// The flow's graph as it was when the run started (`FlowGraph` as JSON), so a run can
+    /// be read and drawn after the flow's code has changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<Value>,
 }
 
 /// How a task ended.
@@ -337,6 +341,7 @@ impl RunStore {
             finished_at_ms: None,
             error: None,
             scheduler: scheduler.to_string(),
+            graph: None,
         }
     }
 
@@ -470,7 +475,10 @@ impl RunStore {
             self.store.put(&key, body).await?;
         }
         let key = self.layout.task_record(run, &record.task);
-        self.store.put(&key, Self::to_json(record)).await?;
+        // Compact: a task record is written once per task, on the hot path of a large
+        // foreach; `dump` is the way to read it.
+        let body = serde_json::to_vec(record).expect("records serialize to JSON");
+        self.store.put(&key, body).await?;
         Ok(())
     }
 
@@ -629,6 +637,21 @@ impl RunStore {
     ) -> Result<(), DatastoreError> {
         let key = self.layout.attempt_log(run, task, attempt);
         self.store.put(&key, text).await?;
+        Ok(())
+    }
+
+    /// Appends to the log of one attempt (e.g. the output of the process that ran it).
+    pub async fn append_log(
+        &self,
+        run: &RunId,
+        task: &TaskId,
+        attempt: u32,
+        text: &[u8],
+    ) -> Result<(), DatastoreError> {
+        let key = self.layout.attempt_log(run, task, attempt);
+        let mut log = self.store.get(&key).await?.unwrap_or_default();
+        log.extend_from_slice(text);
+        self.store.put(&key, log).await?;
         Ok(())
     }
 
