@@ -1,10 +1,13 @@
 //! Per-task overhead, throughput and peak memory of a local run: a trivial foreach of 10,
 //! 1,000, 10,000 and 100,000 items, every task persisted to a datastore in a temporary
-//! directory (the default file store: atomic writes, no fsync).
+//! directory (the default file store: atomic writes, group-commit durability), and the
+//! persistence of one 100 MB artifact against the disk's own write speed.
 //!
 //! ```text
 //! cargo bench -p flow-local --bench foreach            # every size
 //! cargo bench -p flow-local --bench foreach -- 10000   # only the sizes given
+//! cargo bench -p flow-local --bench foreach -- artifact # only the 100 MB artifact
+//! FLOW_DURABILITY=off cargo bench -p flow-local --bench foreach   # without the group commit
 //! ```
 //!
 //! Each measured run is a child process of this binary (the same executable, told what to
@@ -135,8 +138,9 @@ fn main() {
     }
     .expect("temp dir");
     std::env::set_var("FLOW_BENCH_ROOT", root.path());
+    let durability = flow_local::fs_store::Durability::from_env();
     println!(
-        "flow-local foreach benchmark: {} cores, persistence on (file store under {}, no fsync)",
+        "flow-local foreach benchmark: {} cores, persistence on (file store under {}, durability {durability:?})",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         root.path().display()
     );
@@ -152,7 +156,11 @@ fn main() {
         "peak MB",
         "stored MB"
     );
+    let artifact_only = std::env::args().any(|a| a == "artifact");
     for flow in ["DropList", "KeepList"] {
+        if artifact_only && wanted.is_empty() {
+            break;
+        }
         for (items, runs) in SIZES {
             if !wanted.is_empty() && !wanted.contains(&items) {
                 continue;
@@ -181,6 +189,115 @@ fn main() {
             let _ = stored.store_files;
         }
     }
+    let artifact_only = std::env::args().any(|a| a == "artifact");
+    if wanted.is_empty() || artifact_only {
+        large_artifact();
+    }
+}
+
+/// A 100 MB artifact: persisted by the run store (bincode, BLAKE3, blob write, group commit)
+/// against the disk's own speed (the same bytes written to a file and fsynced), and read
+/// back with verification. Medians of 5, each in a child process.
+fn large_artifact() {
+    println!();
+    println!(
+        "{:<34} {:>10} {:>10}",
+        "100 MB artifact (Vec<u8>)", "median s", "MB/s"
+    );
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    for _ in 0..5 {
+        let output = Command::new(std::env::current_exe().expect("bench binary"))
+            .env("FLOW_BENCH_CHILD", "Artifact:100")
+            .output()
+            .expect("bench child starts");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("ARTIFACT "))
+            .expect("child prints figures");
+        rows.push(
+            line.split_whitespace()
+                .map(|x| x.parse().unwrap())
+                .collect(),
+        );
+    }
+    let labels = [
+        "file write + fsync (the disk)",
+        "run store: encode+hash+write+sync",
+        "run store: read + verify + decode",
+    ];
+    for (i, label) in labels.iter().enumerate() {
+        let mut v: Vec<f64> = rows.iter().map(|r| r[i]).collect();
+        v.sort_by(f64::total_cmp);
+        let median = v[v.len() / 2];
+        println!("{label:<34} {median:>10.3} {:>10.0}", 100.0 / median);
+    }
+}
+
+/// The state persisted by [`large_artifact`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Large {
+    data: Vec<u8>,
+}
+
+fn artifact_child() {
+    use flow_core::datastore::{ObjectStore, RunStore};
+    let root = std::env::var_os("FLOW_BENCH_ROOT").expect("FLOW_BENCH_ROOT");
+    let dir = tempfile::tempdir_in(root).expect("temp dir").keep();
+    // Different bytes every run, so no blob is deduplicated and no page is shared.
+    let seed = std::process::id() as u8;
+    let state = Large {
+        data: (0..100_000_000u32).map(|i| (i as u8) ^ seed).collect(),
+    };
+    // SAFETY: sync has no preconditions.
+    unsafe { libc::sync() };
+    let raw = {
+        use std::io::Write;
+        let bytes = flow_core::artifacts::encode_value(&state.data).unwrap();
+        let started = Instant::now();
+        let mut f = std::fs::File::create(dir.join("raw")).unwrap();
+        f.write_all(&bytes).unwrap();
+        f.sync_all().unwrap();
+        started.elapsed().as_secs_f64()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (write, read) = runtime.block_on(async {
+        let object_store: std::sync::Arc<dyn ObjectStore> =
+            std::sync::Arc::new(flow_local::FsStore::new(&dir));
+        let store = RunStore::new(object_store.clone(), "Large");
+        let run = flow_core::RunId::new("bench").unwrap();
+        let task = flow_core::TaskId::new("start", flow_core::IndexPath::root());
+        let started = Instant::now();
+        let artifacts = store.save_state(&run, &task, &state).await.unwrap();
+        let record = flow_core::datastore::TaskRecord {
+            task: task.clone(),
+            status: flow_core::datastore::TaskStatus::Succeeded,
+            attempts: Vec::new(),
+            artifacts,
+            foreach_count: None,
+            switch_next: None,
+            error: None,
+            cloned_from: None,
+        };
+        store.commit_task(&run, &record).await.unwrap();
+        // The group commit a successor would wait for; durable like the fsync above.
+        object_store.flush().await.unwrap();
+        let write = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let back: Large = store.load_state(&run, &record).await.unwrap();
+        let read = started.elapsed().as_secs_f64();
+        assert_eq!(back.data.len(), state.data.len());
+        (write, read)
+    });
+    println!("ARTIFACT {raw} {write} {read}");
 }
 
 /// Runs one measured run in a child process of this binary.
@@ -214,9 +331,15 @@ fn spawn(flow: &str, items: usize) -> Sample {
 
 fn child(spec: &str) {
     let (flow, items) = spec.split_once(':').expect("FLOW:ITEMS");
+    if flow == "Artifact" {
+        return artifact_child();
+    }
     let count: u32 = items.parse().expect("item count");
-    // The datastore is left for the parent to delete once every run is done: deleting
-    // 100,000 files here would load the disk while the next run is being measured.
+    // Datastores are deleted only when every run is done (with the parent's temporary
+    // directory). Deleting one between runs slows the next: for a few seconds after a mass
+    // delete, ext4's inode allocator re-reads inode tables to skip recently deleted inodes
+    // (`recently_deleted` was 30% of a run's profile), which measures the file system's
+    // bookkeeping, not this crate.
     let root = std::env::var_os("FLOW_BENCH_ROOT").expect("FLOW_BENCH_ROOT");
     let dir = tempfile::tempdir_in(root).expect("temp dir").keep();
     // Earlier runs' dirty pages are written back now, not during this run.

@@ -35,6 +35,6 @@ pub mod step_command;
 pub mod task;
 
 pub use cli::{main, Cli};
-pub use fs_store::FsStore;
+pub use fs_store::{Durability, FsStore};
 pub use progress::ProgressMode;
 pub use runner::{RunHandle, Runner, RunnerError};

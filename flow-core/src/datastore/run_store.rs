@@ -4,6 +4,29 @@
 //! Write order makes a task record the commit point: blobs first, then `foreach.json` /
 //! `switch.json`, then `task.json`. A reader that finds `task.json` finds everything it
 //! names; a process killed before that leaves only unreferenced blobs.
+//!
+//! The records, as stored (JSON; `run.json` pretty-printed, `task.json` compact):
+//!
+//! ```text
+//! run.json   {"flow": "MovieFlow", "run_id": "20261123T101010-0a1b2c3d4e", "status": "running"
+//!             | "succeeded" | "failed", "params": {...}, "origin_run_id": "...", "resume_step":
+//!             "...", "started_at_ms": 1, "finished_at_ms": 2, "error": "...", "scheduler":
+//!             "local" | "step-functions", "graph": {FlowGraph}}
+//! task.json  {"task": {"step": "measure", "index": "2.5"}, "status": "succeeded" | "failed"
+//!             | "caught", "attempts": [{"attempt": 0, "started_at_ms": 1, "duration_ms": 3,
+//!             "error": {"message": "...", "kind": "error" | "panic" | "timeout" | "internal"}}],
+//!             "artifacts": {"<field>": {"hash": "<blake3 hex>", "size": 12, "inline": "<hex>"}},
+//!             "foreach_count": 4, "switch_next": "<step>", "error": {...}, "cloned_from": "<run>"}
+//! foreach.json  ["2.0", "2.1", "2.2", "2.3"]       (the child index keys, as strings)
+//! switch.json   {"next": "<step>"}
+//! ```
+//!
+//! The root task's index serializes as `""` (its key in paths is `0`). An artifact of at
+//! most [`INLINE_LIMIT`] encoded bytes is inline (hex) in the record; a larger one is the
+//! blob `<flow>/blobs/<2 hex>/<blake3 hex>`. A caught failure is the record's `error` with
+//! status `caught`; its artifacts are the state as the step left it (or as it started, when
+//! the attempt was cancelled by its timeout), and the client reads the error with
+//! `Task::caught_error`.
 
 use super::{Layout, ObjectStore, StoreError};
 use crate::artifacts::{content_hash, decode_fields, encode_fields, ArtifactError};
