@@ -374,6 +374,15 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, {mem} RAM, {platform.system()} {platform.release()}"
 
 
+def loadavg():
+    """The 1-minute load average, or None where /proc/loadavg is missing."""
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def output_of(cmd, cwd=None):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd).stdout.strip()
@@ -393,7 +402,7 @@ def fmt_mib(b):
     return f"{b / 1024 / 1024:.0f}"
 
 
-def report(results, shapes_run, python, args, started):
+def report(results, shapes_run, python, args, started, loads):
     lines = []
     mf_version = python and output_of([python, "-c", "import metaflow; print(metaflow.__version__)"])
     py_version = python and output_of([python, "-c", "import platform; print(platform.python_version())"])
@@ -416,6 +425,12 @@ def report(results, shapes_run, python, args, started):
         + "; wall-clock of the whole process; "
         "fresh temporary directory (empty datastore) per run"
     )
+    if loads:
+        lines.append(
+            f"- load: 1-minute load average read before each run: min {min(loads):.1f}, "
+            f"median {statistics.median(loads):.1f}, max {max(loads):.1f} on {os.cpu_count()} cores "
+            "(it counts the benchmark's own processes, and any other work on the machine)"
+        )
     lines.append("")
     lines.append(
         "| shape | tasks | metaflow median s | flowrs median s | ratio (metaflow/flowrs) "
@@ -528,6 +543,7 @@ def main(argv):
     mf_env = python and metaflow_env(os.path.join(os.path.dirname(os.path.dirname(python)), "metaflow-home"), None)
     rs_env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOW_", "RUST_LOG"))}
     results = []
+    loads = []
     for shape in todo:
         mf_cmd, rs_cmd = commands(shape, python, bins, args)
         for i in range(shape.runs):
@@ -537,6 +553,9 @@ def main(argv):
             if i % 2:
                 order.reverse()
             for system, cmd, env in order:
+                load = loadavg()
+                if load is not None:
+                    loads.append(load)
                 r = run_once(system, shape, cmd, env, args)
                 results.append(r)
                 status = f"FAILED: {r.error}" if r.error else "ok"
@@ -544,7 +563,7 @@ def main(argv):
                     f"{shape.name:<24} run {i + 1}/{shape.runs} {system:<8} "
                     f"{r.wall:9.4f} s  {r.max_rss / 2**20:7.1f} MiB  {status}"
                 )
-    table, summary = report(results, todo, python, args, started)
+    table, summary = report(results, todo, python, args, started, loads)
     print(table)
     if args.json:
         with open(args.json, "w") as f:
@@ -557,6 +576,7 @@ def main(argv):
                         for r in results
                     ],
                     "summary": summary,
+                    "load_averages": loads,
                 },
                 f,
                 indent=2,
