@@ -68,7 +68,7 @@ impl Aws {
             emulator,
             dir,
         };
-        let out = aws.aws_cli_free_bucket();
+        let out = aws.create_bucket();
         assert!(out, "cannot create the bucket:\n{}", aws.emulator.logs());
         aws
     }
@@ -95,7 +95,7 @@ impl Aws {
         env
     }
 
-    fn aws_cli_free_bucket(&self) -> bool {
+    fn create_bucket(&self) -> bool {
         let clients = with_env(&self.env(), || {
             runtime().block_on(async { flow_sfn::aws::load(None).await.unwrap() })
         });

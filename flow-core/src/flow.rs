@@ -52,12 +52,12 @@ impl<F: Send + 'static> StepCall<F> {
     pub fn run_here(self) -> StepOutcome<F> {
         match self {
             StepCall::Blocking(f) => f(),
-            StepCall::Async(fut) => futures_lite_block_on(fut),
+            StepCall::Async(fut) => block_on_current_thread(fut),
         }
     }
 }
 
-fn futures_lite_block_on<T>(fut: Pin<Box<dyn Future<Output = T> + Send>>) -> T {
+fn block_on_current_thread<T>(fut: Pin<Box<dyn Future<Output = T> + Send>>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
