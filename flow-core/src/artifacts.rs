@@ -69,22 +69,111 @@ pub fn content_hash(bytes: &[u8]) -> String {
 
 /// Encodes each top-level field of `state`, in declaration order.
 pub fn encode_fields<T: Serialize>(state: &T) -> Result<Vec<(String, Vec<u8>)>, ArtifactError> {
-    state.serialize(FieldSplitter)
+    state.serialize(FieldSplitter(Bincode(Vec::new())))
+}
+
+/// One top-level field of `state` as JSON (`None` when it has no such field): for comparing
+/// values whose encodings may differ though they are equal (a `HashMap`'s order), and for
+/// showing them.
+pub fn field_json<T: Serialize>(
+    state: &T,
+    field: &str,
+) -> Result<Option<serde_json::Value>, ArtifactError> {
+    state.serialize(FieldSplitter(Json { field, value: None }))
+}
+
+/// One top-level field of `state`, encoded as [`encode_fields`] encodes it (`None` when it
+/// has no such field).
+pub fn encode_field<T: Serialize>(
+    state: &T,
+    field: &str,
+) -> Result<Option<Vec<u8>>, ArtifactError> {
+    state.serialize(FieldSplitter(One { field, bytes: None }))
 }
 
 /// Rebuilds a state from encoded fields (any order). Fields missing from `fields` fall back
 /// to `#[serde(default)]` where declared; unknown ones are ignored.
 pub fn decode_fields<T: DeserializeOwned>(
-    fields: &[(String, Vec<u8>)],
+    fields: &[(String, impl AsRef<[u8]>)],
 ) -> Result<T, ArtifactError> {
     T::deserialize(FieldJoiner { fields })
 }
 
-struct FieldSplitter;
-
-struct FieldCollector {
-    fields: Vec<(String, Vec<u8>)>,
+/// What is done with each top-level field of a state.
+trait FieldEncoder {
+    type Out;
+    fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), ArtifactError>;
+    fn finish(self) -> Self::Out;
 }
+
+/// Every field, bincode-encoded.
+struct Bincode(Vec<(String, Vec<u8>)>);
+
+impl FieldEncoder for Bincode {
+    type Out = Vec<(String, Vec<u8>)>;
+    fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), ArtifactError> {
+        let bytes = codec().serialize(value).map_err(|e| ArtifactError::Field {
+            field: key.to_string(),
+            message: e.to_string(),
+        })?;
+        self.0.push((key.to_string(), bytes));
+        Ok(())
+    }
+    fn finish(self) -> Self::Out {
+        self.0
+    }
+}
+
+/// One field, bincode-encoded.
+struct One<'a> {
+    field: &'a str,
+    bytes: Option<Vec<u8>>,
+}
+
+impl FieldEncoder for One<'_> {
+    type Out = Option<Vec<u8>>;
+    fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), ArtifactError> {
+        if key == self.field {
+            let bytes = codec().serialize(value).map_err(|e| ArtifactError::Field {
+                field: key.to_string(),
+                message: e.to_string(),
+            })?;
+            self.bytes = Some(bytes);
+        }
+        Ok(())
+    }
+    fn finish(self) -> Self::Out {
+        self.bytes
+    }
+}
+
+/// One field, as JSON.
+struct Json<'a> {
+    field: &'a str,
+    value: Option<serde_json::Value>,
+}
+
+impl FieldEncoder for Json<'_> {
+    type Out = Option<serde_json::Value>;
+    fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), ArtifactError> {
+        if key == self.field {
+            self.value = Some(
+                serde_json::to_value(value).map_err(|e| ArtifactError::Field {
+                    field: key.to_string(),
+                    message: e.to_string(),
+                })?,
+            );
+        }
+        Ok(())
+    }
+    fn finish(self) -> Self::Out {
+        self.value
+    }
+}
+
+struct FieldSplitter<E>(E);
+
+struct FieldCollector<E>(E);
 
 fn not_a_struct(what: &str) -> ArtifactError {
     ArtifactError::NotAStruct(format!("found {what}"))
@@ -98,15 +187,15 @@ macro_rules! reject {
     )*};
 }
 
-impl ser::Serializer for FieldSplitter {
-    type Ok = Vec<(String, Vec<u8>)>;
+impl<E: FieldEncoder> ser::Serializer for FieldSplitter<E> {
+    type Ok = E::Out;
     type Error = ArtifactError;
     type SerializeSeq = Impossible<Self::Ok, ArtifactError>;
     type SerializeTuple = Impossible<Self::Ok, ArtifactError>;
     type SerializeTupleStruct = Impossible<Self::Ok, ArtifactError>;
     type SerializeTupleVariant = Impossible<Self::Ok, ArtifactError>;
     type SerializeMap = Impossible<Self::Ok, ArtifactError>;
-    type SerializeStruct = FieldCollector;
+    type SerializeStruct = FieldCollector<E>;
     type SerializeStructVariant = Impossible<Self::Ok, ArtifactError>;
 
     reject! {
@@ -179,11 +268,9 @@ impl ser::Serializer for FieldSplitter {
     fn serialize_struct(
         self,
         _: &'static str,
-        len: usize,
+        _: usize,
     ) -> Result<Self::SerializeStruct, ArtifactError> {
-        Ok(FieldCollector {
-            fields: Vec::with_capacity(len),
-        })
+        Ok(FieldCollector(self.0))
     }
     fn serialize_struct_variant(
         self,
@@ -196,8 +283,8 @@ impl ser::Serializer for FieldSplitter {
     }
 }
 
-impl ser::SerializeStruct for FieldCollector {
-    type Ok = Vec<(String, Vec<u8>)>;
+impl<E: FieldEncoder> ser::SerializeStruct for FieldCollector<E> {
+    type Ok = E::Out;
     type Error = ArtifactError;
 
     fn serialize_field<T: ?Sized + Serialize>(
@@ -205,12 +292,7 @@ impl ser::SerializeStruct for FieldCollector {
         key: &'static str,
         value: &T,
     ) -> Result<(), ArtifactError> {
-        let bytes = codec().serialize(value).map_err(|e| ArtifactError::Field {
-            field: key.to_string(),
-            message: e.to_string(),
-        })?;
-        self.fields.push((key.to_string(), bytes));
-        Ok(())
+        self.0.field(key, value)
     }
 
     fn skip_field(&mut self, _key: &'static str) -> Result<(), ArtifactError> {
@@ -218,15 +300,15 @@ impl ser::SerializeStruct for FieldCollector {
     }
 
     fn end(self) -> Result<Self::Ok, ArtifactError> {
-        Ok(self.fields)
+        Ok(self.0.finish())
     }
 }
 
-struct FieldJoiner<'a> {
-    fields: &'a [(String, Vec<u8>)],
+struct FieldJoiner<'a, B> {
+    fields: &'a [(String, B)],
 }
 
-impl<'de> de::Deserializer<'de> for FieldJoiner<'de> {
+impl<'de, B: AsRef<[u8]>> de::Deserializer<'de> for FieldJoiner<'de, B> {
     type Error = ArtifactError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ArtifactError> {
@@ -251,12 +333,12 @@ impl<'de> de::Deserializer<'de> for FieldJoiner<'de> {
     }
 }
 
-struct FieldMap<'a> {
-    fields: std::slice::Iter<'a, (String, Vec<u8>)>,
-    current: Option<&'a (String, Vec<u8>)>,
+struct FieldMap<'a, B> {
+    fields: std::slice::Iter<'a, (String, B)>,
+    current: Option<&'a (String, B)>,
 }
 
-impl<'de> MapAccess<'de> for FieldMap<'de> {
+impl<'de, B: AsRef<[u8]>> MapAccess<'de> for FieldMap<'de, B> {
     type Error = ArtifactError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -282,7 +364,7 @@ impl<'de> MapAccess<'de> for FieldMap<'de> {
             .current
             .take()
             .ok_or_else(|| ArtifactError::Other("value before key".into()))?;
-        let mut d = bincode::Deserializer::from_slice(bytes, codec());
+        let mut d = bincode::Deserializer::from_slice(bytes.as_ref(), codec());
         seed.deserialize(&mut d).map_err(|e| ArtifactError::Field {
             field: name.clone(),
             message: format!(

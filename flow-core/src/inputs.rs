@@ -1,11 +1,26 @@
 //! What a join receives: the states of the branches it closes.
+//!
+//! An input is held either decoded (the state itself) or stored: its encoded fields, whose
+//! bytes are shared with every other input that has the same content (a field that a
+//! foreach body did not change is one buffer for all the items). A stored input is decoded
+//! when it is read and dropped after, so a join over many large states holds one of them
+//! at a time, not all of them.
 
+use crate::artifacts::{
+    decode_fields, decode_value, encode_field, encode_fields, field_json, ArtifactError,
+};
 use crate::ids::TaskId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Deref;
+use std::sync::Arc;
 
 /// The states that arrive at a join, in branch order (static split) or item order (foreach).
+///
+/// Reading an input gives an [`InputState`], which dereferences to the flow's state, so a
+/// join reads a field of every input with `inputs.iter().map(|i| i.value)`.
 #[derive(Debug, Clone)]
 pub struct Inputs<F> {
     inputs: Vec<Input<F>>,
@@ -14,10 +29,156 @@ pub struct Inputs<F> {
 /// One arriving branch: the task that produced it and its final state.
 #[derive(Debug, Clone)]
 pub struct Input<F> {
-    /// The task whose state this is (the last step of the branch).
-    pub task: TaskId,
-    /// The branch's state.
-    pub state: F,
+    task: TaskId,
+    state: Held<F>,
+    /// Each field's content hash, when known (from the task's record).
+    hashes: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone)]
+enum Held<F> {
+    State(F),
+    Stored(StoredState),
+}
+
+/// A state's encoded fields (as stored), decoded on demand. Cloning it shares the bytes.
+#[derive(Debug, Clone, Default)]
+pub struct StoredState {
+    fields: Vec<(String, Arc<[u8]>)>,
+}
+
+impl StoredState {
+    /// From encoded fields.
+    pub fn new(fields: Vec<(String, Arc<[u8]>)>) -> Self {
+        StoredState { fields }
+    }
+
+    /// The encoded bytes of one field.
+    pub fn field(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| &b[..])
+    }
+
+    /// Decodes the state.
+    pub fn decode<F: DeserializeOwned>(&self) -> Result<F, ArtifactError> {
+        decode_fields(&self.fields)
+    }
+}
+
+/// Blobs already read, by content hash, so that inputs with equal fields share one buffer.
+pub type BlobCache = HashMap<String, Arc<[u8]>>;
+
+impl<F> Input<F> {
+    /// An input held as a state.
+    pub fn new(task: TaskId, state: F) -> Self {
+        Input {
+            task,
+            state: Held::State(state),
+            hashes: None,
+        }
+    }
+
+    /// An input held encoded, decoded each time it is read.
+    pub fn stored(task: TaskId, state: StoredState) -> Self {
+        Input {
+            task,
+            state: Held::Stored(state),
+            hashes: None,
+        }
+    }
+
+    /// Records each field's content hash (`field → hash`), so that merging compares hashes
+    /// instead of values.
+    pub fn with_hashes(mut self, hashes: BTreeMap<String, String>) -> Self {
+        self.hashes = Some(hashes);
+        self
+    }
+
+    /// The task whose final state this is (the last step of the branch).
+    pub fn task(&self) -> &TaskId {
+        &self.task
+    }
+
+    /// True when the input is held encoded rather than as a state.
+    pub fn is_stored(&self) -> bool {
+        matches!(self.state, Held::Stored(_))
+    }
+}
+
+impl<F: DeserializeOwned> Input<F> {
+    /// The state, decoded if it is held encoded.
+    ///
+    /// # Panics
+    ///
+    /// When a stored state does not decode as `F` (the flow struct changed since the task
+    /// ran); the message names the task and the field. A panic in a step fails its task.
+    pub fn state(&self) -> InputState<'_, F> {
+        InputState {
+            task: &self.task,
+            state: match &self.state {
+                Held::State(s) => StateRef::Borrowed(s),
+                Held::Stored(stored) => StateRef::Owned(
+                    stored
+                        .decode()
+                        .unwrap_or_else(|e| panic!("cannot read join input {}: {e}", self.task)),
+                ),
+            },
+        }
+    }
+
+    fn into_state(self) -> F {
+        match self.state {
+            Held::State(s) => s,
+            Held::Stored(stored) => stored
+                .decode()
+                .unwrap_or_else(|e| panic!("cannot read join input {}: {e}", self.task)),
+        }
+    }
+}
+
+/// One input's state, as read: dereferences to the flow's state. A stored input is decoded
+/// for the lifetime of this value only.
+#[derive(Debug)]
+pub struct InputState<'a, F> {
+    task: &'a TaskId,
+    state: StateRef<'a, F>,
+}
+
+#[derive(Debug)]
+enum StateRef<'a, F> {
+    Borrowed(&'a F),
+    Owned(F),
+}
+
+impl<'a, F> InputState<'a, F> {
+    /// The task that produced this state. An associated function (`InputState::task(&i)`),
+    /// so that it never hides a method of the flow's own.
+    pub fn task(this: &Self) -> &'a TaskId {
+        this.task
+    }
+
+    /// The state itself, owned (cloned if the input was held as a state).
+    pub fn into_owned(this: Self) -> F
+    where
+        F: Clone,
+    {
+        match this.state {
+            StateRef::Borrowed(s) => s.clone(),
+            StateRef::Owned(s) => s,
+        }
+    }
+}
+
+impl<F> Deref for InputState<'_, F> {
+    type Target = F;
+    fn deref(&self) -> &F {
+        match &self.state {
+            StateRef::Borrowed(s) => s,
+            StateRef::Owned(s) => s,
+        }
+    }
 }
 
 /// A field on which the inputs of a join disagree.
@@ -45,14 +206,9 @@ impl<F> Inputs<F> {
         Inputs { inputs }
     }
 
-    /// The branch states, in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &F> + '_ {
-        self.inputs.iter().map(|i| &i.state)
-    }
-
-    /// The branches with their task ids, in order.
-    pub fn entries(&self) -> &[Input<F>] {
-        &self.inputs
+    /// From states alone (each held as a state), with the tasks that produced them.
+    pub fn from_states(states: impl IntoIterator<Item = (TaskId, F)>) -> Self {
+        Inputs::new(states.into_iter().map(|(t, s)| Input::new(t, s)).collect())
     }
 
     /// The number of inputs.
@@ -65,92 +221,374 @@ impl<F> Inputs<F> {
         self.inputs.is_empty()
     }
 
+    /// The tasks whose states these are, in order.
+    pub fn tasks(&self) -> impl ExactSizeIterator<Item = &TaskId> + '_ {
+        self.inputs.iter().map(|i| &i.task)
+    }
+
+    /// The inputs themselves, in order.
+    pub fn entries(&self) -> &[Input<F>] {
+        &self.inputs
+    }
+
+    /// How many inputs are held as states; the others are held encoded and decoded when read.
+    pub fn held_as_states(&self) -> usize {
+        self.inputs.iter().filter(|i| !i.is_stored()).count()
+    }
+}
+
+impl<F: DeserializeOwned> Inputs<F> {
+    /// The branch states, in order. A stored input is decoded as the iterator reaches it and
+    /// dropped with the item.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = InputState<'_, F>> + '_ {
+        self.inputs.iter().map(Input::state)
+    }
+
+    /// The `i`th input's state.
+    pub fn get(&self, i: usize) -> Option<InputState<'_, F>> {
+        self.inputs.get(i).map(Input::state)
+    }
+
     /// The state that came from the step named `step` (static splits).
-    pub fn from_step(&self, step: &str) -> Option<&F> {
+    pub fn from_step(&self, step: &str) -> Option<InputState<'_, F>> {
         self.inputs
             .iter()
             .find(|i| i.task.step == step)
-            .map(|i| &i.state)
+            .map(Input::state)
     }
 
-    /// Consumes the inputs, yielding the states in order.
+    /// Consumes the inputs, yielding the states in order (every one decoded at once).
     pub fn into_states(self) -> Vec<F> {
-        self.inputs.into_iter().map(|i| i.state).collect()
+        self.inputs.into_iter().map(Input::into_state).collect()
     }
 }
 
 impl<F: Serialize + DeserializeOwned> Inputs<F> {
-    /// Copies onto `target` every field on which all inputs agree; fails naming the first
-    /// field on which they disagree, unless that field is listed in `exclude`.
-    pub fn merge_artifacts(&self, target: &mut F, exclude: &[&str]) -> Result<(), MergeError> {
-        let to_object = |f: &F| match serde_json::to_value(f) {
-            Ok(Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
+    /// One artifact (a field of the flow struct, by name) of every input, in order, decoded
+    /// on its own: an input held encoded decodes only that field's bytes. For a join that
+    /// needs a small field of inputs that also carry a large one:
+    /// `inputs.artifact::<u64>("value")?` instead of `inputs.iter().map(|i| i.value)`, which
+    /// decodes each input whole. Fails naming the field when an input has no such field or
+    /// its value is not a `T`.
+    pub fn artifact<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>, ArtifactError> {
+        let field_error = |input: &Input<F>, message: String| ArtifactError::Field {
+            field: name.to_string(),
+            message: format!("join input {}: {message}", input.task),
         };
-        let objects: Vec<_> = self.inputs.iter().map(|i| to_object(&i.state)).collect();
-        let Some(first) = objects.first() else {
+        self.inputs
+            .iter()
+            .map(|input| {
+                let encoded;
+                let bytes = match &input.state {
+                    Held::State(state) => {
+                        encoded = encode_field(state, name)?;
+                        encoded.as_deref()
+                    }
+                    Held::Stored(stored) => stored.field(name),
+                };
+                let bytes = bytes
+                    .ok_or_else(|| field_error(input, "the state has no such field".into()))?;
+                decode_value(bytes).map_err(|e| {
+                    field_error(
+                        input,
+                        format!("{e} (is the field a `{}`?)", std::any::type_name::<T>()),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Copies onto `target` every field on which all inputs agree; fails naming the first
+    /// field (in the state's order) on which they disagree, unless that field is listed in
+    /// `exclude`.
+    ///
+    /// Fields are compared by content hash where the inputs' records give one, else by their
+    /// encoded bytes; only fields whose bytes differ are compared as values (equal maps may
+    /// encode in different orders). At most two inputs are decoded at a time.
+    pub fn merge_artifacts(&self, target: &mut F, exclude: &[&str]) -> Result<(), MergeError> {
+        let Some(first) = self.inputs.first() else {
             return Ok(());
         };
-        let mut merged = to_object(target);
-        for (field, value) in first {
-            if exclude.contains(&field.as_str()) {
-                continue;
-            }
-            if let Some((k, other)) = objects
-                .iter()
-                .enumerate()
-                .skip(1)
-                .find(|(_, o)| o.get(field) != Some(value))
-            {
-                let short = |v: Option<&Value>| {
-                    let s = v.map(Value::to_string).unwrap_or_else(|| "nothing".into());
-                    if s.len() > 60 {
-                        format!("{}...", &s[..s.floor_char_boundary_compat(57)])
-                    } else {
-                        s
+        let first_state = first.state();
+        let first_fields = encode_fields(&*first_state).unwrap_or_default();
+        // Candidate fields, in order, and the first input that disagrees on each.
+        let mut disagree: BTreeMap<&str, usize> = BTreeMap::new();
+        for (k, other) in self.inputs.iter().enumerate().skip(1) {
+            let mut other_state: Option<InputState<'_, F>> = None;
+            let mut other_fields: Option<Vec<(String, Vec<u8>)>> = None;
+            for (name, bytes) in &first_fields {
+                if exclude.contains(&name.as_str()) || disagree.contains_key(name.as_str()) {
+                    continue;
+                }
+                let same_bytes = match (&first.hashes, &other.hashes) {
+                    (Some(a), Some(b)) if a.get(name).is_some() && a.get(name) == b.get(name) => {
+                        true
+                    }
+                    (Some(_), Some(_)) => false,
+                    _ => {
+                        let state = other_state.get_or_insert_with(|| other.state());
+                        let fields = other_fields
+                            .get_or_insert_with(|| encode_fields(&**state).unwrap_or_default());
+                        fields.iter().any(|(n, b)| n == name && b == bytes)
                     }
                 };
+                if same_bytes {
+                    continue;
+                }
+                let state = other_state.get_or_insert_with(|| other.state());
+                let a = field_json(&*first_state, name).ok().flatten();
+                let b = field_json(&**state, name).ok().flatten();
+                if a.is_none() || a != b {
+                    disagree.insert(name, k);
+                }
+            }
+        }
+        for (name, _) in &first_fields {
+            if let Some(&k) = disagree.get(name.as_str()) {
+                let other = self.inputs[k].state();
                 return Err(MergeError {
-                    field: field.clone(),
-                    first_task: self.inputs[0].task.to_string(),
-                    first: short(Some(value)),
+                    field: name.clone(),
+                    first_task: first.task.to_string(),
+                    first: short(field_json(&*first_state, name).ok().flatten()),
                     other_task: self.inputs[k].task.to_string(),
-                    other: short(other.get(field)),
+                    other: short(field_json(&*other, name).ok().flatten()),
                 });
             }
-            merged.insert(field.clone(), value.clone());
         }
-        if let Ok(state) = serde_json::from_value(Value::Object(merged)) {
+        let Ok(mut merged) = encode_fields(&*target) else {
+            return Ok(());
+        };
+        for (name, bytes) in &mut merged {
+            if exclude.contains(&name.as_str()) {
+                continue;
+            }
+            if let Some((_, agreed)) = first_fields.iter().find(|(n, _)| n == name) {
+                bytes.clone_from(agreed);
+            }
+        }
+        if let Ok(state) = decode_fields(&merged) {
             *target = state;
         }
         Ok(())
     }
 }
 
-trait FloorCharBoundary {
-    fn floor_char_boundary_compat(&self, i: usize) -> usize;
-}
-
-impl FloorCharBoundary for String {
-    fn floor_char_boundary_compat(&self, mut i: usize) -> usize {
-        while !self.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
+/// A value for an error message: JSON, at most 60 characters.
+fn short(value: Option<Value>) -> String {
+    let s = value
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "nothing".into());
+    if s.chars().count() > 60 {
+        format!("{}...", s.chars().take(57).collect::<String>())
+    } else {
+        s
     }
 }
 
-impl<'a, F> IntoIterator for &'a Inputs<F> {
-    type Item = &'a F;
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, Input<F>>, fn(&'a Input<F>) -> &'a F>;
+impl<'a, F: DeserializeOwned> IntoIterator for &'a Inputs<F> {
+    type Item = InputState<'a, F>;
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, Input<F>>, fn(&'a Input<F>) -> InputState<'a, F>>;
     fn into_iter(self) -> Self::IntoIter {
-        self.inputs.iter().map(|i| &i.state)
+        self.inputs.iter().map(Input::state)
     }
 }
 
-impl<F> std::ops::Index<usize> for Inputs<F> {
-    type Output = F;
-    fn index(&self, i: usize) -> &F {
-        &self.inputs[i].state
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifacts::{content_hash, encode_fields};
+    use crate::ids::IndexPath;
+    use serde::Deserialize;
+    use std::collections::HashMap;
+
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    struct S {
+        big: Vec<u8>,
+        item: u32,
+        tags: HashMap<String, u32>,
+        label: String,
+    }
+
+    fn task(i: usize) -> TaskId {
+        TaskId::new("body", IndexPath::root().child(i))
+    }
+
+    fn state(i: u32) -> S {
+        S {
+            big: vec![7; 1000],
+            item: i,
+            tags: (0..20).map(|k| (format!("t{k}"), k)).collect(),
+            label: "same".into(),
+        }
+    }
+
+    fn hashes(s: &S) -> BTreeMap<String, String> {
+        encode_fields(s)
+            .unwrap()
+            .into_iter()
+            .map(|(n, b)| (n, content_hash(&b)))
+            .collect()
+    }
+
+    /// Encoded like the store holds it, equal blobs shared through `cache`.
+    fn stored(s: &S, cache: &mut BlobCache) -> StoredState {
+        let fields = encode_fields(s)
+            .unwrap()
+            .into_iter()
+            .map(|(n, b)| {
+                let shared = cache
+                    .entry(content_hash(&b))
+                    .or_insert_with(|| b.into())
+                    .clone();
+                (n, shared)
+            })
+            .collect();
+        StoredState::new(fields)
+    }
+
+    fn mixed(states: &[S]) -> Inputs<S> {
+        let mut cache = BlobCache::new();
+        Inputs::new(
+            states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    if i % 2 == 0 {
+                        Input::new(task(i), s.clone()).with_hashes(hashes(s))
+                    } else {
+                        Input::stored(task(i), stored(s, &mut cache)).with_hashes(hashes(s))
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn stored_and_held_inputs_read_alike() {
+        let states: Vec<S> = (0..5).map(state).collect();
+        let inputs = mixed(&states);
+        assert_eq!(inputs.len(), 5);
+        assert_eq!(inputs.held_as_states(), 3);
+        let items: Vec<u32> = inputs.iter().map(|i| i.item).collect();
+        assert_eq!(items, vec![0, 1, 2, 3, 4]);
+        assert_eq!(inputs.get(3).map(|i| i.item), Some(3));
+        assert!(inputs.get(5).is_none());
+        let third = inputs.get(2).unwrap();
+        assert_eq!(InputState::task(&third), &task(2));
+        assert_eq!(InputState::into_owned(third), states[2]);
+        let tasks: Vec<_> = inputs.tasks().cloned().collect();
+        assert_eq!(tasks, (0..5).map(task).collect::<Vec<_>>());
+        assert_eq!(inputs.into_states(), states);
+    }
+
+    #[test]
+    fn one_artifact_of_every_input_decodes_alone() {
+        let states: Vec<S> = (0..5).map(state).collect();
+        let inputs = mixed(&states);
+        assert_eq!(inputs.artifact::<u32>("item").unwrap(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(inputs.artifact::<String>("label").unwrap(), vec!["same"; 5]);
+        let err = inputs.artifact::<u32>("nope").unwrap_err().to_string();
+        assert!(
+            err.contains("artifact `nope`") && err.contains("no such field"),
+            "{err}"
+        );
+        assert!(err.contains(&task(0).to_string()), "{err}");
+        let err = inputs
+            .artifact::<Vec<String>>("item")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("artifact `item`") && err.contains("Vec<alloc::string::String>"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn stored_inputs_share_equal_blobs() {
+        let mut cache = BlobCache::new();
+        let a = stored(&state(1), &mut cache);
+        let b = stored(&state(2), &mut cache);
+        let big = |s: &StoredState| s.field("big").unwrap().as_ptr();
+        assert_eq!(big(&a), big(&b), "one buffer for the unchanged field");
+        assert_ne!(a.field("item"), b.field("item"));
+    }
+
+    #[test]
+    fn merge_copies_what_all_agree_on_and_skips_excluded_fields() {
+        let states: Vec<S> = (0..4).map(state).collect();
+        let inputs = mixed(&states);
+        let mut target = S::default();
+        inputs.merge_artifacts(&mut target, &["item"]).unwrap();
+        assert_eq!(target.big, states[0].big);
+        assert_eq!(target.label, "same");
+        assert_eq!(target.tags, states[0].tags);
+        assert_eq!(target.item, 0, "excluded: left as it was");
+    }
+
+    #[test]
+    fn merge_names_the_first_disagreeing_field_in_declaration_order() {
+        let mut states: Vec<S> = (0..4).map(state).collect();
+        states[3].label = "different".into();
+        let inputs = mixed(&states);
+        let mut target = S::default();
+        let err = inputs.merge_artifacts(&mut target, &[]).unwrap_err();
+        assert_eq!(err.field, "item");
+        assert_eq!(err.other_task, task(1).to_string());
+        let err = inputs.merge_artifacts(&mut target, &["item"]).unwrap_err();
+        assert_eq!(err.field, "label");
+        assert_eq!(err.first, "\"same\"");
+        assert_eq!(err.other, "\"different\"");
+        assert_eq!(err.other_task, task(3).to_string());
+        assert_eq!(target, S::default(), "a failed merge changes nothing");
+    }
+
+    #[test]
+    fn merge_compares_values_when_equal_maps_hash_differently() {
+        // Two equal maps whose recorded hashes differ (a HashMap encodes in its own order).
+        let states: Vec<S> = (0..3).map(|_| state(9)).collect();
+        let mut inputs = mixed(&states);
+        for (k, input) in inputs.inputs.iter_mut().enumerate() {
+            if let Some(h) = &mut input.hashes {
+                h.insert("tags".into(), format!("order-{k}"));
+            }
+        }
+        let mut target = S::default();
+        inputs.merge_artifacts(&mut target, &[]).unwrap();
+        assert_eq!(target, states[0]);
+    }
+
+    #[test]
+    fn merge_without_hashes_compares_encodings() {
+        let mut states: Vec<S> = (0..3).map(|_| state(4)).collect();
+        let inputs = Inputs::from_states(
+            states
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, s)| (task(i), s)),
+        );
+        let mut target = S::default();
+        inputs.merge_artifacts(&mut target, &[]).unwrap();
+        assert_eq!(target, states[0]);
+        states[2].big[999] = 0;
+        let inputs = Inputs::from_states(states.into_iter().enumerate().map(|(i, s)| (task(i), s)));
+        let err = inputs.merge_artifacts(&mut target, &[]).unwrap_err();
+        assert_eq!(err.field, "big");
+        assert!(err.first.ends_with("..."), "{}", err.first);
+    }
+
+    #[test]
+    fn a_stored_input_that_does_not_decode_names_its_task() {
+        let bad = StoredState::new(vec![("item".into(), Arc::from(&[1u8][..]))]);
+        let inputs: Inputs<S> = Inputs::new(vec![Input::stored(task(7), bad)]);
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inputs.iter().map(|i| i.item).sum::<u32>()
+        }))
+        .unwrap_err();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        let expected = format!("cannot read join input {}", task(7));
+        assert!(message.contains(&expected), "{message}");
+        assert!(message.contains("item"), "{message}");
     }
 }

@@ -45,12 +45,12 @@ pub use context::Ctx;
 pub use flow::{Flow, StepCall, StepError, StepErrorKind, StepInput, StepOutcome, SwitchChoice};
 pub use flow_macros::{flow, step, Params};
 pub use ids::{IndexPath, RunId, TaskId};
-pub use inputs::{Input, Inputs, MergeError};
+pub use inputs::{BlobCache, Input, InputState, Inputs, MergeError, StoredState};
 pub use params::{NoParams, ParamError, Params};
 
 /// Everything a flow file needs: `use flow_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::{flow, step, Ctx, Flow, Inputs, NoParams, Params};
+    pub use crate::{flow, step, Ctx, Flow, InputState, Inputs, NoParams, Params};
     pub use serde::{Deserialize, Serialize};
 }
 

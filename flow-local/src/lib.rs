@@ -37,4 +37,4 @@ pub mod task;
 pub use cli::{main, Cli};
 pub use fs_store::{Durability, FsStore};
 pub use progress::ProgressMode;
-pub use runner::{RunHandle, Runner, RunnerError};
+pub use runner::{RunHandle, Runner, RunnerError, DEFAULT_JOIN_MEMORY};

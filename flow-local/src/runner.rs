@@ -76,6 +76,7 @@ pub struct Runner<F: Flow> {
     max_workers: usize,
     max_num_splits: usize,
     progress: ProgressMode,
+    join_memory: u64,
     _flow: PhantomData<fn() -> F>,
 }
 
@@ -89,6 +90,18 @@ impl<F: Flow> Default for Runner<F> {
 /// that waits, e.g. on the network, does not hold up a one-core machine's whole run).
 pub fn default_max_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
+/// How many bytes of branch states (their encoded size) a join holds decoded by default,
+/// 256 MiB; `FLOW_JOIN_MEMORY_MIB` overrides it. See [`Runner::join_memory`].
+pub const DEFAULT_JOIN_MEMORY: u64 = 256 << 20;
+
+/// The join memory budget from `FLOW_JOIN_MEMORY_MIB`, or the default.
+fn join_memory_from_env() -> u64 {
+    std::env::var("FLOW_JOIN_MEMORY_MIB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_JOIN_MEMORY, |mib| mib.saturating_mul(1 << 20))
 }
 
 /// The graph of `F` as stored in run records.
@@ -106,6 +119,7 @@ impl<F: Flow> Runner<F> {
             max_workers: default_max_workers(),
             max_num_splits: DEFAULT_MAX_NUM_SPLITS,
             progress: ProgressMode::Quiet,
+            join_memory: join_memory_from_env(),
             _flow: PhantomData,
         }
     }
@@ -143,6 +157,17 @@ impl<F: Flow> Runner<F> {
     /// Shows progress this way (default: quiet).
     pub fn progress(mut self, mode: ProgressMode) -> Self {
         self.progress = mode;
+        self
+    }
+
+    /// Lets the inputs of one join hold at most this many bytes of branch states decoded
+    /// (counted by their encoded size; default [`DEFAULT_JOIN_MEMORY`]). Branches arriving
+    /// past it are held encoded, each distinct artifact once, and decoded one at a time
+    /// when the join reads them: a foreach of 1,000 items that each inherit a 10 MiB
+    /// artifact then holds one copy of it, not 1,000, at the cost of decoding as the join
+    /// iterates. `0` holds every input encoded.
+    pub fn join_memory(mut self, bytes: u64) -> Self {
+        self.join_memory = bytes;
         self
     }
 
@@ -264,7 +289,13 @@ impl<F: Flow> Runner<F> {
             params: Arc::new(params),
             max_num_splits: self.max_num_splits,
         };
-        let scheduler = Scheduler::new(cx, self.max_workers, plan, progress.clone());
+        let scheduler = Scheduler::new(
+            cx,
+            self.max_workers,
+            plan,
+            progress.clone(),
+            self.join_memory,
+        );
         let result = scheduler.run().await;
         let (tasks, cloned) = progress.finish();
         record.finished_at_ms = Some(flow_core::datastore::timestamp_ms());

@@ -5,8 +5,9 @@
 
 use crate::progress::Progress;
 use crate::task::{finished, Attempts, RunContext, TaskError, TaskOutput};
+use flow_core::datastore::TaskRecord;
 use flow_core::graph::{Analysis, FlowGraph, FrameKind, Transition};
-use flow_core::{Flow, IndexPath, Input, Inputs, RunId, TaskId};
+use flow_core::{BlobCache, Flow, IndexPath, Input, Inputs, RunId, TaskId};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use std::collections::{HashMap, HashSet};
@@ -61,11 +62,15 @@ pub(crate) struct Scheduler<F: Flow> {
     pub resume: Option<ResumePlan>,
     pub progress: Progress,
     failed: AtomicBool,
+    /// Bytes of branch states (encoded size) a join's inputs may hold decoded; past it,
+    /// arriving branches are held encoded, their blobs shared (see [`Arrivals`]).
+    pub join_memory: u64,
     /// Item counts of foreach tasks, by (foreach step, its index path), for `Ctx`.
     counts: Mutex<HashMap<(usize, IndexPath), usize>>,
 }
 
-type Chain<F> = Result<(F, TaskId), RunError>;
+/// A chain's last state and the record of the task that left it.
+type Chain<F> = Result<(F, TaskRecord), RunError>;
 
 impl<F: Flow> Scheduler<F> {
     pub fn new(
@@ -73,6 +78,7 @@ impl<F: Flow> Scheduler<F> {
         max_workers: usize,
         resume: Option<ResumePlan>,
         progress: Progress,
+        join_memory: u64,
     ) -> Arc<Self> {
         Arc::new(Scheduler {
             cx: Arc::new(cx),
@@ -81,6 +87,7 @@ impl<F: Flow> Scheduler<F> {
             resume,
             progress,
             failed: AtomicBool::new(false),
+            join_memory,
             counts: Mutex::default(),
         })
     }
@@ -197,7 +204,7 @@ impl<F: Flow> Scheduler<F> {
         mut pending: Option<Inputs<F>>,
     ) -> BoxFuture<'static, Chain<F>> {
         async move {
-            let mut last: Option<TaskId> = None;
+            let mut last: Option<TaskRecord> = None;
             loop {
                 if Some(step) == stop_at && pending.is_none() {
                     let last = last.expect("a branch runs at least one task");
@@ -208,22 +215,24 @@ impl<F: Flow> Scheduler<F> {
                 // A chain that starts a branch or a foreach item does not sync: the task
                 // that fanned out did, once for all of them.
                 if let Some(before) = &last {
-                    self.flush(before).await?;
+                    self.flush(&before.task).await?;
                 }
-                let output = self.task(step, &index, state, pending.take()).await?;
+                let TaskOutput {
+                    state: output,
+                    record,
+                } = self.task(step, &index, state, pending.take()).await?;
                 let spec = &self.graph().steps[step];
-                last = Some(output.record.task.clone());
                 let next_name = match &spec.transition {
-                    Transition::End => return Ok((output.state, output.record.task)),
+                    Transition::End => return Ok((output, record)),
                     Transition::Next(t) => t.clone(),
-                    Transition::Switch(_) => match &output.record.switch_next {
+                    Transition::Switch(_) => match &record.switch_next {
                         Some(next) => next.clone(),
                         None => {
                             let error = flow_core::StepError::new(
                                 flow_core::StepErrorKind::Internal,
                                 "the switch step finished without choosing a successor",
                             );
-                            let task = output.record.task.clone();
+                            let task = record.task.clone();
                             return Err(self.fail(
                                 &task,
                                 TaskError::Failed {
@@ -234,32 +243,38 @@ impl<F: Flow> Scheduler<F> {
                         }
                     },
                     Transition::Split(targets) => {
-                        self.flush(&output.record.task).await?;
+                        self.flush(&record.task).await?;
                         let join = self.analysis().join_of[&step];
-                        let branches = targets.iter().map(|t| {
-                            let to = self.graph().index_of(t).expect("validated");
-                            self.clone().chain(
-                                to,
-                                index.clone(),
-                                output.state.clone(),
-                                Some(join),
-                                None,
-                            )
-                        });
-                        let results = futures::future::join_all(branches).await;
-                        let inputs = collect(results)?;
-                        state = output.state;
+                        let branches: Vec<_> = targets
+                            .iter()
+                            .map(|t| {
+                                let to = self.graph().index_of(t).expect("validated");
+                                self.clone().chain(
+                                    to,
+                                    index.clone(),
+                                    output.clone(),
+                                    Some(join),
+                                    None,
+                                )
+                            })
+                            .collect();
+                        let mut arrivals = Arrivals::new(self.join_memory);
+                        for result in futures::future::join_all(branches).await {
+                            arrivals.arrive(&self, result).await;
+                        }
+                        state = output;
                         step = join;
-                        pending = Some(Inputs::new(inputs));
+                        pending = Some(Inputs::new(arrivals.finish()?));
+                        last = Some(record);
                         continue;
                     }
                     Transition::Foreach { body, .. } => {
-                        self.flush(&output.record.task).await?;
+                        self.flush(&record.task).await?;
                         let join = self.analysis().join_of[&step];
                         let body = self.graph().index_of(body).expect("validated");
-                        let count = output.record.foreach_count.unwrap_or(0);
+                        let count = record.foreach_count.unwrap_or(0);
                         self.progress.fan_out(count);
-                        let parent = Arc::new(output.state);
+                        let parent = Arc::new(output);
                         self.counts
                             .lock()
                             .expect("counts")
@@ -269,11 +284,10 @@ impl<F: Flow> Scheduler<F> {
                         // items than workers are in flight, so that items waiting for a group
                         // commit between two body steps share it, as many as fit in a budget
                         // of parent copies.
-                        let state_bytes: u64 =
-                            output.record.artifacts.values().map(|a| a.size).sum();
+                        let state_bytes: u64 = record.artifacts.values().map(|a| a.size).sum();
                         let window = items_in_flight(self.max_workers, state_bytes);
                         let this = self.clone();
-                        let items = futures::stream::iter(0..count)
+                        let mut items = futures::stream::iter(0..count)
                             .map(|i| {
                                 let parent = parent.clone();
                                 this.clone().chain(
@@ -285,48 +299,115 @@ impl<F: Flow> Scheduler<F> {
                                 )
                             })
                             .buffered(window);
-                        let results: Vec<Chain<F>> = items.collect().await;
-                        let inputs = collect(results)?;
+                        let mut arrivals = Arrivals::new(self.join_memory);
+                        while let Some(result) = items.next().await {
+                            arrivals.arrive(&self, result).await;
+                        }
+                        drop(items);
                         state = Arc::try_unwrap(parent).unwrap_or_else(|p| (*p).clone());
                         step = join;
-                        pending = Some(Inputs::new(inputs));
+                        pending = Some(Inputs::new(arrivals.finish()?));
+                        last = Some(record);
                         continue;
                     }
                 };
-                state = output.state;
+                state = output;
                 step = self.graph().index_of(&next_name).expect("validated");
+                last = Some(record);
             }
         }
         .boxed()
     }
 }
 
-/// How many foreach items may be started at once: at least two per worker, at most 256, and
-/// no more than 256 MiB worth of copies of the parent state (its encoded size).
-fn items_in_flight(max_workers: usize, state_bytes: u64) -> usize {
-    const BUDGET: u64 = 256 << 20;
-    let floor = max_workers.saturating_mul(2).max(2);
-    let by_memory = usize::try_from(BUDGET / state_bytes.max(1)).unwrap_or(usize::MAX);
-    by_memory.clamp(floor, floor.max(256))
+/// The branches arriving at one join, in order. Each is held as its state while the states
+/// held so far fit in the join's memory budget (their encoded size); past it, a branch's
+/// state is dropped and its encoded fields are read back from the datastore instead, each
+/// distinct blob once, so that a field the branches did not change (a large parent
+/// artifact every foreach item inherits) is one buffer for all of them. Such an input is
+/// decoded when the join reads it.
+struct Arrivals<F> {
+    inputs: Vec<Input<F>>,
+    held_bytes: u64,
+    budget: u64,
+    cache: BlobCache,
+    stopped: bool,
+    failure: Option<RunError>,
 }
 
-/// The branch results in order, or the first real failure (not a "stopped" echo of it).
-fn collect<F>(results: Vec<Chain<F>>) -> Result<Vec<Input<F>>, RunError> {
-    let mut inputs = Vec::with_capacity(results.len());
-    let mut stopped = false;
-    let mut failure = None;
-    for r in results {
-        match r {
-            Ok((state, task)) => inputs.push(Input { task, state }),
-            Err(RunError::Stopped) => stopped = true,
+impl<F: Flow> Arrivals<F> {
+    fn new(budget: u64) -> Self {
+        Arrivals {
+            inputs: Vec::new(),
+            held_bytes: 0,
+            budget,
+            cache: BlobCache::new(),
+            stopped: false,
+            failure: None,
+        }
+    }
+
+    /// Takes one branch's result. Every result is taken, even after a failure, so that no
+    /// task is still running when the join gives up.
+    async fn arrive(&mut self, scheduler: &Scheduler<F>, result: Chain<F>) {
+        let (state, record) = match result {
+            Ok(arrived) => arrived,
+            Err(RunError::Stopped) => {
+                self.stopped = true;
+                return;
+            }
             Err(e) => {
-                failure.get_or_insert(e);
+                self.failure.get_or_insert(e);
+                return;
+            }
+        };
+        if self.failure.is_some() || self.stopped {
+            return;
+        }
+        let hashes = record
+            .artifacts
+            .iter()
+            .map(|(name, a)| (name.clone(), a.hash.clone()))
+            .collect();
+        let bytes: u64 = record.artifacts.values().map(|a| a.size).sum();
+        if self.held_bytes.saturating_add(bytes) <= self.budget {
+            self.held_bytes += bytes;
+            self.inputs
+                .push(Input::new(record.task, state).with_hashes(hashes));
+            return;
+        }
+        drop(state);
+        let cx = &scheduler.cx;
+        match cx
+            .store
+            .load_stored(&cx.run_id, &record, &mut self.cache)
+            .await
+        {
+            Ok(stored) => self
+                .inputs
+                .push(Input::stored(record.task, stored).with_hashes(hashes)),
+            Err(e) => {
+                let error = scheduler.fail(&record.task, TaskError::Datastore(e));
+                self.failure.get_or_insert(error);
             }
         }
     }
-    match (failure, stopped) {
-        (Some(e), _) => Err(e),
-        (None, true) => Err(RunError::Stopped),
-        (None, false) => Ok(inputs),
+
+    /// The inputs in order, or the first real failure (not a "stopped" echo of it).
+    fn finish(self) -> Result<Vec<Input<F>>, RunError> {
+        match (self.failure, self.stopped) {
+            (Some(e), _) => Err(e),
+            (None, true) => Err(RunError::Stopped),
+            (None, false) => Ok(self.inputs),
+        }
     }
+}
+
+/// How many foreach items may be started at once: at least two per worker, at most 256, and
+/// no more than 64 MiB worth of copies of the parent state (its encoded size).
+fn items_in_flight(max_workers: usize, state_bytes: u64) -> usize {
+    const BUDGET: u64 = 64 << 20;
+    let floor = max_workers.saturating_mul(2).max(2);
+    let by_memory = usize::try_from(BUDGET / state_bytes.max(1)).unwrap_or(usize::MAX);
+    by_memory.clamp(floor, floor.max(256))
 }

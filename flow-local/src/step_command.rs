@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _};
 use flow_core::datastore::{DatastoreError, ObjectStore, RunStatus, RunStore, TaskRecord};
 use flow_core::graph::{FrameKind, Transition};
 use flow_core::ids::validate_step_name;
-use flow_core::{Flow, IndexPath, Input, Inputs, RunId, TaskId};
+use flow_core::{BlobCache, Flow, IndexPath, Input, Inputs, RunId, TaskId};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -194,6 +194,9 @@ async fn load_inputs<F: Flow>(
         let entry: F = store.load_state(run, &split_record).await?;
         // The branch ends: predecessors of the join, grouped by the branch they are in.
         let preds = &analysis.predecessors[step];
+        // Held encoded, each distinct blob read once: a foreach's items that inherit a large
+        // artifact share one copy of it, and the join decodes one input at a time.
+        let mut cache = BlobCache::new();
         let mut inputs = Vec::new();
         match &graph.steps[split].transition {
             Transition::Split(targets) => {
@@ -203,14 +206,17 @@ async fn load_inputs<F: Flow>(
                             .iter()
                             .any(|f| f.step == split && f.kind == FrameKind::Branch(branch))
                     });
-                    inputs.push(first_done::<F>(store, run, graph, ends, index).await?);
+                    inputs.push(first_done::<F>(store, run, graph, ends, index, &mut cache).await?);
                 }
             }
             _ => {
                 let count = split_record.foreach_count.unwrap_or(0);
                 for i in 0..count {
                     let child = index.child(i);
-                    inputs.push(first_done::<F>(store, run, graph, preds.iter(), &child).await?);
+                    inputs.push(
+                        first_done::<F>(store, run, graph, preds.iter(), &child, &mut cache)
+                            .await?,
+                    );
                 }
             }
         }
@@ -246,13 +252,19 @@ async fn first_done<'a, F: Flow>(
     graph: &flow_graph::FlowGraph,
     candidates: impl Iterator<Item = &'a usize>,
     index: &IndexPath,
+    cache: &mut BlobCache,
 ) -> anyhow::Result<Input<F>> {
     let mut tried = Vec::new();
     for &p in candidates {
         let id = TaskId::new(graph.steps[p].name.clone(), index.clone());
         if let Some(record) = done_task(store, run, &id).await? {
-            let state = store.load_state(run, &record).await?;
-            return Ok(Input { task: id, state });
+            let stored = store.load_stored(run, &record, cache).await?;
+            let hashes = record
+                .artifacts
+                .iter()
+                .map(|(name, a)| (name.clone(), a.hash.clone()))
+                .collect();
+            return Ok(Input::stored(id, stored).with_hashes(hashes));
         }
         tried.push(id.to_string());
     }

@@ -32,6 +32,7 @@ use super::{Layout, ObjectStore, StoreError};
 use crate::artifacts::{content_hash, decode_fields, encode_fields, ArtifactError};
 use crate::flow::StepError;
 use crate::ids::{IndexPath, RunId, TaskId};
+use crate::inputs::{BlobCache, StoredState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -635,6 +636,30 @@ impl RunStore {
             task: record.task.to_string(),
             source,
         })
+    }
+
+    /// The state a task left, encoded as stored, for a join input that is decoded when read.
+    /// Blobs already in `cache` are not read again, so inputs with equal fields share one
+    /// buffer; every blob read is verified.
+    pub async fn load_stored(
+        &self,
+        run: &RunId,
+        record: &TaskRecord,
+        cache: &mut BlobCache,
+    ) -> Result<StoredState, DatastoreError> {
+        let mut fields = Vec::with_capacity(record.artifacts.len());
+        for (name, artifact) in &record.artifacts {
+            let bytes = match cache.get(&artifact.hash) {
+                Some(bytes) => bytes.clone(),
+                None => {
+                    let bytes: Arc<[u8]> = self.artifact_bytes(run, record, name).await?.into();
+                    cache.insert(artifact.hash.clone(), bytes.clone());
+                    bytes
+                }
+            };
+            fields.push((name.clone(), bytes));
+        }
+        Ok(StoredState::new(fields))
     }
 
     /// Copies a finished task of `origin` into `run` (blobs are shared by content address).
