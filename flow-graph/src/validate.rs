@@ -130,6 +130,9 @@ pub fn validate(graph: &FlowGraph) -> Result<Analysis, Vec<GraphError>> {
 fn local_rules(graph: &FlowGraph) -> Vec<GraphError> {
     let mut errors = Vec::new();
     let names: Vec<&str> = graph.steps.iter().map(|s| s.name.as_str()).collect();
+    // For lookups: a target is checked against every name, so a list would make large graphs
+    // quadratic.
+    let known: BTreeSet<&str> = names.iter().copied().collect();
     let mut seen = BTreeSet::new();
     for step in &graph.steps {
         if !seen.insert(step.name.as_str()) {
@@ -140,7 +143,7 @@ fn local_rules(graph: &FlowGraph) -> Vec<GraphError> {
         }
     }
     for required in [START, END] {
-        if !names.contains(&required) {
+        if !known.contains(required) {
             let hint = if required == START {
                 "every flow begins at a step named `start`: add `#[step(next = ...)] fn start(&mut self) {}`"
             } else {
@@ -194,7 +197,7 @@ fn local_rules(graph: &FlowGraph) -> Vec<GraphError> {
                 step: name.to_string(),
                 target: target.to_string(),
             };
-            if !names.contains(target) {
+            if !known.contains(target) {
                 let hint = match closest(target, names.iter().copied()) {
                     Some(near) => format!("did you mean `{near}`?"),
                     None => format!("the steps are {}", list(&names)),

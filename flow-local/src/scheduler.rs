@@ -364,16 +364,10 @@ impl<F: Flow> Arrivals<F> {
         if self.failure.is_some() || self.stopped {
             return;
         }
-        let hashes = record
-            .artifacts
-            .iter()
-            .map(|(name, a)| (name.clone(), a.hash.clone()))
-            .collect();
         let bytes: u64 = record.artifacts.values().map(|a| a.size).sum();
         if self.held_bytes.saturating_add(bytes) <= self.budget {
             self.held_bytes += bytes;
-            self.inputs
-                .push(Input::new(record.task, state).with_hashes(hashes));
+            self.inputs.push(Input::new(record.task, state));
             return;
         }
         drop(state);
@@ -383,9 +377,7 @@ impl<F: Flow> Arrivals<F> {
             .load_stored(&cx.run_id, &record, &mut self.cache)
             .await
         {
-            Ok(stored) => self
-                .inputs
-                .push(Input::stored(record.task, stored).with_hashes(hashes)),
+            Ok(stored) => self.inputs.push(Input::stored(record.task, stored)),
             Err(e) => {
                 let error = scheduler.fail(&record.task, TaskError::Datastore(e));
                 self.failure.get_or_insert(error);

@@ -259,12 +259,7 @@ async fn first_done<'a, F: Flow>(
         let id = TaskId::new(graph.steps[p].name.clone(), index.clone());
         if let Some(record) = done_task(store, run, &id).await? {
             let stored = store.load_stored(run, &record, cache).await?;
-            let hashes = record
-                .artifacts
-                .iter()
-                .map(|(name, a)| (name.clone(), a.hash.clone()))
-                .collect();
-            return Ok(Input::stored(id, stored).with_hashes(hashes));
+            return Ok(Input::stored(id, stored));
         }
         tried.push(id.to_string());
     }
