@@ -253,6 +253,10 @@ def run_once(system, shape, cmd, env, args):
     if system == "metaflow":
         env = dict(env, METAFLOW_DATASTORE_SYSROOT_LOCAL=workdir)
     with open(out_path, "wb") as out:
+        # Start every run with nothing waiting to be written back: flowrs's group commit is a
+        # syncfs, which would otherwise also flush what the previous run (often the other
+        # system's) wrote or deleted, and bill it to this run.
+        os.sync()
         start = time.perf_counter()
         proc = subprocess.Popen(full, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
         sampler = TreeSampler(proc.pid)
@@ -423,7 +427,7 @@ def report(results, shapes_run, python, args, started, loads):
         + f"--max-workers {args.max_workers}"
         + (" for both" if len(args.systems) == 2 else "")
         + "; wall-clock of the whole process; "
-        "fresh temporary directory (empty datastore) per run"
+        "fresh temporary directory (empty datastore) and `sync` before each run"
     )
     if loads:
         lines.append(
