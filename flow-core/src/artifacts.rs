@@ -91,6 +91,25 @@ pub fn encode_field<T: Serialize>(
     state.serialize(FieldSplitter(One { field, bytes: None }))
 }
 
+/// The Rust type of each top-level field of `state`, in declaration order
+/// (`std::any::type_name`), for showing artifacts beside their encoded bytes.
+pub fn field_type_names<T: Serialize>(
+    state: &T,
+) -> Result<Vec<(String, &'static str)>, ArtifactError> {
+    struct TypeNames(Vec<(String, &'static str)>);
+    impl FieldEncoder for TypeNames {
+        type Out = Vec<(String, &'static str)>;
+        fn field<V: ?Sized + Serialize>(&mut self, key: &str, _: &V) -> Result<(), ArtifactError> {
+            self.0.push((key.to_string(), std::any::type_name::<V>()));
+            Ok(())
+        }
+        fn finish(self) -> Self::Out {
+            self.0
+        }
+    }
+    state.serialize(FieldSplitter(TypeNames(Vec::new())))
+}
+
 /// Rebuilds a state from encoded fields (any order). Fields missing from `fields` fall back
 /// to `#[serde(default)]` where declared; unknown ones are ignored.
 pub fn decode_fields<T: DeserializeOwned>(
