@@ -1,6 +1,6 @@
 //! Typed flow parameters: CLI flags locally, execution input on Step Functions.
 //!
-//! A params type derives [`Params`](crate::Params) (with `Default`, `Clone`, `Serialize`,
+//! A params type derives [`Params`] (with `Default`, `Clone`, `Serialize`,
 //! `Deserialize`); its fields are the parameters, their doc comments the help text and
 //! `Default` the defaults. Values are parsed one field at a time, so an error names the
 //! parameter and the type it expects.

@@ -115,7 +115,7 @@ impl FsStore {
             op,
             key: key.to_string(),
             root: self.root.display().to_string(),
-            message: e.to_string(),
+            source: Box::new(e),
         }
     }
 

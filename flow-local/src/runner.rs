@@ -16,7 +16,7 @@ use crate::scheduler::{ResumePlan, RunError, Scheduler};
 use crate::task::RunContext;
 use flow_core::client::{Client, Run, Task};
 use flow_core::datastore::{
-    DatastoreError, ObjectStore, RunRecord, RunStatus, RunStore, TaskStatus,
+    DatastoreError, ObjectStore, RunIdTaken, RunRecord, RunStatus, RunStore, TaskStatus,
 };
 use flow_core::{Flow, RunId};
 use std::marker::PhantomData;
@@ -185,17 +185,9 @@ impl<F: Flow> Runner<F> {
         let store = self.run_store();
         let params = self.params.clone().unwrap_or_default();
         let params_json = serde_json::to_value(&params).expect("params serialize to JSON");
-        // Ids are unique even for concurrent runs: the record is claimed atomically.
-        let mut record;
-        loop {
-            record = store.new_run_record(RunId::generate(), params_json.clone(), "local");
-            record.graph = Some(graph_json::<F>());
-            match store.create_run(&record).await {
-                Ok(()) => break,
-                Err(DatastoreError::RunExists { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let mut record = store.new_run_record(RunId::generate(), params_json, "local");
+        record.graph = Some(graph_json::<F>());
+        let record = store.claim_run(record, RunIdTaken::TryAnother).await?;
         self.execute(store, record, params, None).await
     }
 
@@ -259,18 +251,11 @@ impl<F: Flow> Runner<F> {
                 rerun: Default::default(),
             },
         };
-        let mut record;
-        loop {
-            record = store.new_run_record(RunId::generate(), origin.params.clone(), "local");
-            record.origin_run_id = Some(origin.run_id.clone());
-            record.resume_step = resume_step.map(|s| graph.steps[s].name.clone());
-            record.graph = Some(graph_json::<F>());
-            match store.create_run(&record).await {
-                Ok(()) => break,
-                Err(DatastoreError::RunExists { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let mut record = store.new_run_record(RunId::generate(), origin.params.clone(), "local");
+        record.origin_run_id = Some(origin.run_id.clone());
+        record.resume_step = resume_step.map(|s| graph.steps[s].name.clone());
+        record.graph = Some(graph_json::<F>());
+        let record = store.claim_run(record, RunIdTaken::TryAnother).await?;
         self.execute(store, record, params, Some(plan)).await
     }
 
@@ -298,24 +283,14 @@ impl<F: Flow> Runner<F> {
         );
         let result = scheduler.run().await;
         let (tasks, cloned) = progress.finish();
-        record.finished_at_ms = Some(flow_core::datastore::timestamp_ms());
         let (end_state, error) = match result {
-            Ok(state) => {
-                record.status = RunStatus::Succeeded;
-                (Some(state), None)
-            }
-            Err(e) => {
-                record.status = RunStatus::Failed;
-                record.error = Some(e.to_string());
-                (None, Some(e))
-            }
+            Ok(state) => (Some(state), None),
+            Err(e) => (None, Some(e)),
         };
-        store.update_run(&record).await?;
-        store
-            .object_store()
-            .flush()
-            .await
-            .map_err(DatastoreError::from)?;
+        let failure = error
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        store.finish_run(&mut record, failure).await?;
         Ok(RunHandle {
             client: Client::from_run_store(store),
             record,

@@ -5,7 +5,7 @@
 
 use crate::task::{AttemptFailed, Attempts, RunContext};
 use anyhow::{bail, Context as _};
-use flow_core::datastore::{DatastoreError, ObjectStore, RunStatus, RunStore, TaskRecord};
+use flow_core::datastore::{DatastoreError, ObjectStore, RunIdTaken, RunStore, TaskRecord};
 use flow_core::graph::{FrameKind, Transition};
 use flow_core::ids::validate_step_name;
 use flow_core::{BlobCache, Flow, IndexPath, Input, Inputs, RunId, TaskId};
@@ -69,10 +69,8 @@ pub async fn run_step<F: Flow>(
         );
         record.origin_run_id = request.origin_run_id.clone();
         record.graph = Some(crate::runner::graph_json::<F>());
-        match store.create_run(&record).await {
-            Ok(()) | Err(DatastoreError::RunExists { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
+        // Batch may run the start job again: it finds the record its first attempt wrote.
+        store.claim_run(record, RunIdTaken::KeepExisting).await?;
     }
     let mut run = store.run(&run_id).await?;
     let params: F::Params = serde_json::from_value(run.params.clone())
@@ -141,11 +139,7 @@ pub async fn run_step<F: Flow>(
         }
         Err(AttemptFailed::Final(Err(error))) => {
             eprintln!("error: {error}");
-            run.status = RunStatus::Failed;
-            run.error = Some(error.to_string());
-            run.finished_at_ms = Some(flow_core::datastore::timestamp_ms());
-            store.update_run(&run).await?;
-            store.object_store().flush().await?;
+            store.finish_run(&mut run, Some(&error)).await?;
             Ok(ExitCode::FAILURE)
         }
     }
@@ -158,11 +152,10 @@ async fn finish_run(
     task: &TaskId,
 ) -> anyhow::Result<ExitCode> {
     if task.step == flow_graph::END {
-        run.status = RunStatus::Succeeded;
-        run.finished_at_ms = Some(flow_core::datastore::timestamp_ms());
-        store.update_run(run).await?;
+        store.finish_run(run, None).await?;
+    } else {
+        store.object_store().flush().await?;
     }
-    store.object_store().flush().await?;
     Ok(ExitCode::SUCCESS)
 }
 

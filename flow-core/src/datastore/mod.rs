@@ -1,90 +1,30 @@
 //! Where runs live: an object store (a local directory, or S3) and the key layout on it.
 //!
-//! Both backends implement [`ObjectStore`]; everything above it (run records, task records,
-//! content-addressed blobs, logs) is written once, in terms of keys from [`Layout`], so a
-//! run stored locally and one stored in S3 look the same to the client API.
+//! Both backends implement [`ObjectStore`]; everything above it is written once, in terms of
+//! keys from [`Layout`], so a run stored locally and one stored in S3 look the same to the
+//! client API. [`RunStore`] reads and writes the runs of one flow; its parts:
+//!
+//! * `object_store.rs`: the [`ObjectStore`] trait and its [`StoreError`]
+//! * `layout.rs`: the keys, defined once for every backend and the Step Functions compiler
+//! * `records.rs`: `run.json` and `task.json`, as stored
+//! * `run_store.rs`: runs (claimed, listed, finished) and task records (committed, listed)
+//! * `blobs.rs`: a task's state as content-addressed artifacts, verified on read
+//! * `logs.rs`: the log of each attempt
+//! * `error.rs`: [`DatastoreError`], naming the run, task, key and store
 
+mod blobs;
+mod error;
 mod layout;
+mod logs;
+mod object_store;
+mod records;
 mod run_store;
 
+pub use blobs::INLINE_LIMIT;
+pub use error::{CorruptedBlob, DatastoreError};
 pub use layout::Layout;
-pub use run_store::{
-    timestamp_ms, ArtifactRef, AttemptRecord, CorruptedBlob, DatastoreError, RunRecord, RunStatus,
-    RunStore, TaskRecord, TaskStatus, INLINE_LIMIT,
+pub use object_store::{check_key, ObjectStore, StoreError};
+pub use records::{
+    timestamp_ms, ArtifactRef, AttemptRecord, RunRecord, RunStatus, TaskRecord, TaskStatus,
 };
-
-use async_trait::async_trait;
-use std::fmt::Debug;
-
-/// A failure of the storage underneath a datastore.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// An I/O error on a key.
-    #[error("{op} `{key}` in {root}: {message}")]
-    Io {
-        /// What was being done (read, write, list).
-        op: &'static str,
-        /// The key.
-        key: String,
-        /// The store's root, for the user to find it.
-        root: String,
-        /// The underlying error.
-        message: String,
-    },
-    /// A key that would escape the store or is not well-formed.
-    #[error("invalid key `{0}`: keys are relative, '/'-separated, without `.` or `..` segments")]
-    InvalidKey(String),
-}
-
-/// A flat key-value store of byte objects. Keys are `/`-separated relative paths.
-#[async_trait]
-pub trait ObjectStore: Send + Sync + Debug + 'static {
-    /// Where the store is, for messages: a directory path or `s3://bucket/prefix`.
-    fn root(&self) -> String;
-
-    /// Writes an object atomically: a reader sees the whole old value, the whole new value,
-    /// or (for a new key) nothing; never a partial write.
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
-
-    /// Writes an object only if the key does not exist yet; returns whether it wrote.
-    async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<bool, StoreError>;
-
-    /// Reads an object, or `None` if the key does not exist.
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-
-    /// Whether an object exists.
-    async fn exists(&self, key: &str) -> Result<bool, StoreError>;
-
-    /// The names directly under `prefix` (which ends with `/`): object names and "directory"
-    /// names (without a trailing `/`), sorted.
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
-
-    /// Makes every write that returned before this call durable (it survives a power loss,
-    /// not only a killed process). Schedulers call it before a task's successors start, so
-    /// a durable task record never follows a lost predecessor. Stores whose writes are
-    /// durable when they return (S3) keep this default, which does nothing.
-    async fn flush(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    /// Removes what killed writers left under `prefix` (temporary files of a local store);
-    /// returns how many were removed. Stores without such leftovers keep this default.
-    async fn remove_leftovers(&self, _prefix: &str) -> Result<usize, StoreError> {
-        Ok(0)
-    }
-}
-
-/// Checks that a key is relative and has no empty, `.` or `..` segments.
-pub fn check_key(key: &str) -> Result<(), StoreError> {
-    let ok = !key.is_empty()
-        && !key.starts_with('/')
-        && key
-            .trim_end_matches('/')
-            .split('/')
-            .all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains('\\'));
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidKey(key.to_string()))
-    }
-}
+pub use run_store::{RunIdTaken, RunStore};

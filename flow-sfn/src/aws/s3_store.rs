@@ -6,7 +6,7 @@
 
 use crate::config::S3Root;
 use async_trait::async_trait;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use flow_core::datastore::{check_key, ObjectStore, StoreError};
 
@@ -23,12 +23,17 @@ impl S3Store {
         S3Store { client, root }
     }
 
-    fn io(&self, op: &'static str, key: &str, e: impl std::error::Error) -> StoreError {
+    fn io(
+        &self,
+        op: &'static str,
+        key: &str,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> StoreError {
         StoreError::Io {
             op,
             key: key.to_string(),
             root: self.root.to_string(),
-            message: DisplayErrorContext(e).to_string(),
+            source: Box::new(e),
         }
     }
 }

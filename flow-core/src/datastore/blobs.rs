@@ -1,0 +1,180 @@
+//! A task's state as artifacts: each field encoded on its own and stored by the hash of its
+//! bytes (inline in the task record when small, else a blob shared by every task that left
+//! the same bytes), and verified against that hash whenever it is read.
+
+use super::{ArtifactRef, CorruptedBlob, DatastoreError, RunStore, TaskRecord};
+use crate::artifacts::{content_hash, decode_fields, encode_fields, ArtifactError};
+use crate::ids::{RunId, TaskId};
+use crate::inputs::{BlobCache, StoredState};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Values up to this many encoded bytes live in the task record itself instead of a blob
+/// file: a blob per small value would cost more to write than the value is worth.
+pub const INLINE_LIMIT: usize = 128;
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl RunStore {
+    /// Encodes a state's fields and writes the blobs that are not stored yet.
+    pub async fn save_state<F: Serialize>(
+        &self,
+        run: &RunId,
+        task: &TaskId,
+        state: &F,
+    ) -> Result<BTreeMap<String, ArtifactRef>, DatastoreError> {
+        let fields = encode_fields(state).map_err(|source| DatastoreError::Artifact {
+            run: run.to_string(),
+            task: task.to_string(),
+            source,
+        })?;
+        let mut refs = BTreeMap::new();
+        for (name, bytes) in fields {
+            let hash = content_hash(&bytes);
+            let size = bytes.len() as u64;
+            let inline = if bytes.len() <= INLINE_LIMIT {
+                Some(hex(&bytes))
+            } else {
+                let known = self.known_blobs.lock().expect("blob cache").contains(&hash);
+                if !known {
+                    let key = self.layout.blob(&hash);
+                    // put_if_absent: a blob with this name already has these bytes.
+                    self.store.put_if_absent(&key, bytes).await?;
+                    self.known_blobs
+                        .lock()
+                        .expect("blob cache")
+                        .insert(hash.clone());
+                }
+                None
+            };
+            refs.insert(name, ArtifactRef { hash, size, inline });
+        }
+        Ok(refs)
+    }
+
+    /// The encoded bytes of one artifact, verified against its content hash.
+    pub async fn artifact_bytes(
+        &self,
+        run: &RunId,
+        record: &TaskRecord,
+        name: &str,
+    ) -> Result<Vec<u8>, DatastoreError> {
+        let artifact = record
+            .artifacts
+            .get(name)
+            .ok_or_else(|| DatastoreError::Artifact {
+                run: run.to_string(),
+                task: record.task.to_string(),
+                source: ArtifactError::Field {
+                    field: name.to_string(),
+                    message: format!(
+                        "no such artifact; the task has {}",
+                        record
+                            .artifacts
+                            .keys()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                },
+            })?;
+        let blob = self.layout.blob(&artifact.hash);
+        let corrupted = |why: String| {
+            DatastoreError::Corrupted(Box::new(CorruptedBlob {
+                run: run.to_string(),
+                task: record.task.to_string(),
+                artifact: name.to_string(),
+                blob: blob.clone(),
+                root: self.root(),
+                why,
+            }))
+        };
+        let bytes = match &artifact.inline {
+            Some(h) => unhex(h).ok_or_else(|| corrupted("inline value is not hex".into()))?,
+            None => self
+                .store
+                .get(&blob)
+                .await?
+                .ok_or_else(|| corrupted("the blob is missing".into()))?,
+        };
+        let actual = content_hash(&bytes);
+        if actual != artifact.hash {
+            return Err(corrupted(format!("its bytes hash to {actual}")));
+        }
+        Ok(bytes)
+    }
+
+    /// Rebuilds the state a task left, verifying every blob.
+    pub async fn load_state<F: DeserializeOwned>(
+        &self,
+        run: &RunId,
+        record: &TaskRecord,
+    ) -> Result<F, DatastoreError> {
+        let mut fields = Vec::with_capacity(record.artifacts.len());
+        for name in record.artifacts.keys() {
+            fields.push((name.clone(), self.artifact_bytes(run, record, name).await?));
+        }
+        decode_fields(&fields).map_err(|source| DatastoreError::Artifact {
+            run: run.to_string(),
+            task: record.task.to_string(),
+            source,
+        })
+    }
+
+    /// The state a task left, encoded as stored, for a join input that is decoded when read.
+    /// Blobs already in `cache` are not read again, so inputs with equal fields share one
+    /// buffer; every blob read is verified.
+    pub async fn load_stored(
+        &self,
+        run: &RunId,
+        record: &TaskRecord,
+        cache: &mut BlobCache,
+    ) -> Result<StoredState, DatastoreError> {
+        let mut fields = Vec::with_capacity(record.artifacts.len());
+        for (name, artifact) in &record.artifacts {
+            let bytes = match cache.get(&artifact.hash) {
+                Some(bytes) => bytes.clone(),
+                None => {
+                    let bytes: Arc<[u8]> = self.artifact_bytes(run, record, name).await?.into();
+                    cache.insert(artifact.hash.clone(), bytes.clone());
+                    bytes
+                }
+            };
+            fields.push((name.clone(), bytes));
+        }
+        Ok(StoredState::new(fields))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes = vec![0u8, 1, 127, 128, 255];
+        assert_eq!(unhex(&hex(&bytes)).unwrap(), bytes);
+        assert!(unhex("abc").is_none());
+        assert!(unhex("zz").is_none());
+    }
+}
