@@ -12,18 +12,36 @@ use serde::ser::{self, Impossible, Serialize};
 use std::fmt;
 
 /// Why a state could not be encoded or decoded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     /// The flow type is not a struct with named fields.
     #[error("a flow's state must be a struct with named fields (its artifacts); {0}")]
     NotAStruct(String),
-    /// One field failed to encode or decode.
+    /// One field is not there, or not what was asked for.
     #[error("artifact `{field}`: {message}")]
     Field {
         /// The field's name.
         field: String,
         /// What went wrong.
         message: String,
+    },
+    /// One field's value failed to encode or decode.
+    #[error("artifact `{field}` {what}")]
+    Codec {
+        /// The field's name.
+        field: String,
+        /// What failed, and what to check.
+        what: String,
+        /// The encoder's or decoder's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A value encoded on its own failed to encode or decode.
+    #[error("cannot {action} the value")]
+    Value {
+        /// `encode` or `decode`.
+        action: &'static str,
+        /// The codec's error.
+        source: bincode::Error,
     },
     /// Anything else serde reported.
     #[error("{0}")]
@@ -52,14 +70,20 @@ fn codec() -> impl Options + Copy {
 pub fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ArtifactError> {
     codec()
         .serialize(value)
-        .map_err(|e| ArtifactError::Other(e.to_string()))
+        .map_err(|source| ArtifactError::Value {
+            action: "encode",
+            source,
+        })
 }
 
 /// Decodes one value encoded by [`encode_value`].
 pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ArtifactError> {
     codec()
         .deserialize(bytes)
-        .map_err(|e| ArtifactError::Other(e.to_string()))
+        .map_err(|source| ArtifactError::Value {
+            action: "decode",
+            source,
+        })
 }
 
 /// The content address of some bytes: BLAKE3, lowercase hex.
@@ -131,10 +155,9 @@ struct Bincode(Vec<(String, Vec<u8>)>);
 impl FieldEncoder for Bincode {
     type Out = Vec<(String, Vec<u8>)>;
     fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), ArtifactError> {
-        let bytes = codec().serialize(value).map_err(|e| ArtifactError::Field {
-            field: key.to_string(),
-            message: e.to_string(),
-        })?;
+        let bytes = codec()
+            .serialize(value)
+            .map_err(|e| cannot_encode(key, e))?;
         self.0.push((key.to_string(), bytes));
         Ok(())
     }
@@ -153,10 +176,9 @@ impl FieldEncoder for One<'_> {
     type Out = Option<Vec<u8>>;
     fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), ArtifactError> {
         if key == self.field {
-            let bytes = codec().serialize(value).map_err(|e| ArtifactError::Field {
-                field: key.to_string(),
-                message: e.to_string(),
-            })?;
+            let bytes = codec()
+                .serialize(value)
+                .map_err(|e| cannot_encode(key, e))?;
             self.bytes = Some(bytes);
         }
         Ok(())
@@ -176,12 +198,7 @@ impl FieldEncoder for Json<'_> {
     type Out = Option<serde_json::Value>;
     fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), ArtifactError> {
         if key == self.field {
-            self.value = Some(
-                serde_json::to_value(value).map_err(|e| ArtifactError::Field {
-                    field: key.to_string(),
-                    message: e.to_string(),
-                })?,
-            );
+            self.value = Some(serde_json::to_value(value).map_err(|e| cannot_encode(key, e))?);
         }
         Ok(())
     }
@@ -193,6 +210,17 @@ impl FieldEncoder for Json<'_> {
 struct FieldSplitter<E>(E);
 
 struct FieldCollector<E>(E);
+
+fn cannot_encode(
+    field: &str,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> ArtifactError {
+    ArtifactError::Codec {
+        field: field.to_string(),
+        what: "cannot be encoded".to_string(),
+        source: Box::new(source),
+    }
+}
 
 fn not_a_struct(what: &str) -> ArtifactError {
     ArtifactError::NotAStruct(format!("found {what}"))
@@ -384,12 +412,14 @@ impl<'de, B: AsRef<[u8]>> MapAccess<'de> for FieldMap<'de, B> {
             .take()
             .ok_or_else(|| ArtifactError::Other("value before key".into()))?;
         let mut d = bincode::Deserializer::from_slice(bytes.as_ref(), codec());
-        seed.deserialize(&mut d).map_err(|e| ArtifactError::Field {
-            field: name.clone(),
-            message: format!(
-                "{e}; the stored value does not match the field's type (did the flow struct change since the run?)"
-            ),
-        })
+        seed.deserialize(&mut d)
+            .map_err(|source| ArtifactError::Codec {
+                field: name.clone(),
+                what: "does not decode as the field's type (did the flow struct change since the \
+                       run?)"
+                    .to_string(),
+                source,
+            })
     }
 }
 
@@ -443,6 +473,11 @@ mod tests {
         fields[1].1 = vec![0xff; 3];
         let err = decode_fields::<State>(&fields).unwrap_err();
         assert!(err.to_string().contains("artifact `name`"), "{err}");
+        // The decoder's own error is the source, not repeated in the message.
+        let cause = std::error::Error::source(&err)
+            .expect("the decoder's error")
+            .to_string();
+        assert!(!err.to_string().contains(&cause), "{err}");
     }
 
     #[test]

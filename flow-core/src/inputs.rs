@@ -9,6 +9,7 @@
 use crate::artifacts::{
     decode_fields, decode_value, encode_field, encode_fields, field_json, ArtifactError,
 };
+use crate::datastore::error_chain;
 use crate::ids::TaskId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -109,11 +110,9 @@ impl<F: DeserializeOwned> Input<F> {
             task: &self.task,
             state: match &self.state {
                 Held::State(s) => StateRef::Borrowed(s),
-                Held::Stored(stored) => StateRef::Owned(
-                    stored
-                        .decode()
-                        .unwrap_or_else(|e| panic!("cannot read join input {}: {e}", self.task)),
-                ),
+                Held::Stored(stored) => StateRef::Owned(stored.decode().unwrap_or_else(|e| {
+                    panic!("cannot read join input {}: {}", self.task, error_chain(&e))
+                })),
             },
         }
     }
@@ -140,9 +139,9 @@ impl<F: DeserializeOwned> Input<F> {
     fn into_state(self) -> F {
         match self.state {
             Held::State(s) => s,
-            Held::Stored(stored) => stored
-                .decode()
-                .unwrap_or_else(|e| panic!("cannot read join input {}: {e}", self.task)),
+            Held::Stored(stored) => stored.decode().unwrap_or_else(|e| {
+                panic!("cannot read join input {}: {}", self.task, error_chain(&e))
+            }),
         }
     }
 }
@@ -297,11 +296,14 @@ impl<F: Serialize + DeserializeOwned> Inputs<F> {
                 };
                 let bytes = bytes
                     .ok_or_else(|| field_error(input, "the state has no such field".into()))?;
-                decode_value(bytes).map_err(|e| {
-                    field_error(
-                        input,
-                        format!("{e} (is the field a `{}`?)", std::any::type_name::<T>()),
-                    )
+                decode_value(bytes).map_err(|source| ArtifactError::Codec {
+                    field: name.to_string(),
+                    what: format!(
+                        "of join input {} is not a `{}`",
+                        input.task,
+                        std::any::type_name::<T>()
+                    ),
+                    source: Box::new(source),
                 })
             })
             .collect()
