@@ -103,8 +103,13 @@ impl<F: Flow> Run<F> {
     }
 
     /// The params the run was started with.
-    pub fn params(&self) -> Result<F::Params, serde_json::Error> {
-        serde_json::from_value(self.record.params.clone())
+    pub fn params(&self) -> Result<F::Params, DatastoreError> {
+        serde_json::from_value(self.record.params.clone()).map_err(|source| {
+            DatastoreError::Params {
+                run: self.record.run_id.to_string(),
+                source,
+            }
+        })
     }
 
     /// The task of `step` at foreach index path `index` (empty outside any foreach).

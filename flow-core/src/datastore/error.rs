@@ -55,6 +55,14 @@ pub enum DatastoreError {
         /// Which artifact, and why.
         source: ArtifactError,
     },
+    /// A run's params no longer fit the flow's params type (it changed since the run).
+    #[error("the params of run `{run}` do not fit the flow's params type")]
+    Params {
+        /// The run.
+        run: String,
+        /// Why they do not deserialize.
+        source: serde_json::Error,
+    },
     /// A record is not valid JSON of the expected shape.
     #[error("record `{key}` in {root} is unreadable")]
     BadRecord {
