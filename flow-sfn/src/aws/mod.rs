@@ -1,5 +1,6 @@
 //! Everything that calls AWS: clients, the S3 datastore, deploying and operating.
 
+pub mod bucket;
 pub mod clients;
 pub mod deploy;
 pub mod operate;

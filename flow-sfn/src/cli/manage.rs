@@ -1,0 +1,67 @@
+//! `step-functions terminate` and `delete`: stop a run, remove the deployed flow.
+
+use super::{run_id_arg, state_machine_name, status_of, with_settings, DeployedFlow};
+use crate::aws;
+use crate::config::SfnArgs;
+use anyhow::bail;
+use aws_sdk_sfn::types::ExecutionStatus;
+use clap::{ArgMatches, Command};
+use flow_core::Flow;
+use std::process::ExitCode;
+
+/// The `terminate` command.
+pub(super) fn terminate_command() -> Command {
+    with_settings(
+        Command::new("terminate")
+            .about("Stop a running run")
+            .arg(run_id_arg("The run to stop")),
+    )
+}
+
+/// The `delete` command.
+pub(super) fn delete_command() -> Command {
+    with_settings(
+        Command::new("delete")
+            .about("Delete the state machine, its schedule and its job definitions"),
+    )
+}
+
+/// Runs `terminate`: stops the run, which must be running.
+pub(super) async fn terminate<F: Flow>(
+    args: &SfnArgs,
+    matches: &ArgMatches,
+) -> anyhow::Result<ExitCode> {
+    let run_id = matches
+        .get_one::<String>("run-id")
+        .cloned()
+        .unwrap_or_default();
+    let flow = DeployedFlow::find(args, &F::graph().name).await?;
+    let (summary, _, _) = aws::operate::describe_run(&flow.clients, &flow.arn, &run_id).await?;
+    if status_of(&summary) != ExecutionStatus::Running {
+        bail!(
+            "run `{run_id}` is not running (it is {}): nothing to stop",
+            summary.status
+        );
+    }
+    aws::operate::terminate(&flow.clients, &summary.execution_arn).await?;
+    eprintln!("stopped run {run_id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `delete`: removes the state machine, its schedule and its job definitions.
+pub(super) async fn delete<F: Flow>(args: &SfnArgs) -> anyhow::Result<ExitCode> {
+    let clients = aws::load(args.region.as_deref()).await?;
+    let state_machine = state_machine_name(args, &F::graph().name);
+    let deleted = aws::deploy::delete(&clients, &state_machine).await?;
+    eprintln!(
+        "deleted state machine {}{}; deregistered {} job definition(s)",
+        deleted.state_machine_arn,
+        if deleted.schedule_removed {
+            " and its schedule"
+        } else {
+            ""
+        },
+        deleted.deregistered_job_definitions
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,140 @@
+//! The `step-functions` command: `create` compiles the flow and deploys it (or, with
+//! `--only-json`, prints it); `trigger`, `list-runs`, `status`, `terminate`, `delete` and
+//! `resume` operate the deployed flow through the AWS APIs.
+//!
+//! This module is the command tree and its dispatch; the commands live in `create`,
+//! `start` (`trigger`, `resume`, waiting for a run), `inspect` (`list-runs`, `status`) and
+//! `manage` (`terminate`, `delete`).
+
+mod create;
+mod inspect;
+mod manage;
+mod start;
+
+pub use create::run_for_graph;
+
+use crate::aws::operate::RunSummary;
+use crate::aws::{self, AwsClients};
+use crate::config::SfnArgs;
+use anyhow::Context;
+use aws_sdk_sfn::types::ExecutionStatus;
+use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
+use flow_core::graph::FlowGraph;
+use flow_core::Flow;
+use std::process::ExitCode;
+
+/// The `step-functions` subcommand and its own subcommands, with `trigger` taking no
+/// params; see [`step_functions_command_for`].
+pub fn step_functions_command() -> Command {
+    step_functions_command_for(&FlowGraph::new("Flow", Vec::new()))
+}
+
+/// The `step-functions` command for a flow: `trigger` takes the flow's params as flags.
+pub fn step_functions_command_for(graph: &FlowGraph) -> Command {
+    Command::new("step-functions")
+        .about("Run the flow on AWS Step Functions and AWS Batch")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommands([
+            create::command(),
+            start::trigger_command(graph),
+            inspect::list_runs_command(),
+            inspect::status_command(),
+            manage::terminate_command(),
+            manage::delete_command(),
+            start::resume_command(),
+        ])
+}
+
+/// Runs `step-functions` for flow `F`, given the matches of [`step_functions_command_for`].
+pub fn run_step_functions_command<F: Flow>(matches: &ArgMatches) -> anyhow::Result<ExitCode> {
+    if let Some(("create", create)) = matches.subcommand() {
+        if create.get_flag("only-json") {
+            // Printing the definition needs neither AWS nor an async runtime.
+            return run_for_graph(
+                F::graph(),
+                F::analysis(),
+                matches,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            );
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(dispatch::<F>(matches))
+}
+
+/// Runs the subcommand `matches` selected, against AWS.
+async fn dispatch<F: Flow>(matches: &ArgMatches) -> anyhow::Result<ExitCode> {
+    let (name, sub) = matches
+        .subcommand()
+        .context("missing subcommand: run `step-functions --help`")?;
+    let args = SfnArgs::from_arg_matches(sub)?;
+    match name {
+        "create" => create::create::<F>(&args).await,
+        "trigger" => start::trigger::<F>(&args, sub).await,
+        "resume" => start::resume::<F>(&args, sub).await,
+        "list-runs" => inspect::list_runs::<F>(&args, sub).await,
+        "status" => inspect::status::<F>(&args, sub).await,
+        "terminate" => manage::terminate::<F>(&args, sub).await,
+        "delete" => manage::delete::<F>(&args).await,
+        other => anyhow::bail!(
+            "unknown subcommand `step-functions {other}`: run `step-functions --help`"
+        ),
+    }
+}
+
+/// Adds the deployment settings' flags to a command, keeping the command's own about text.
+fn with_settings(command: Command) -> Command {
+    // augment_args would replace the command's own about text with the settings' doc.
+    let about = command.get_about().cloned();
+    let command = SfnArgs::augment_args(command);
+    match about {
+        Some(about) => command.about(about),
+        None => command,
+    }
+}
+
+/// The positional `RUN_ID` of the commands that act on one run.
+fn run_id_arg(help: &'static str) -> Arg {
+    Arg::new("run-id")
+        .value_name("RUN_ID")
+        .required(true)
+        .help(help)
+}
+
+/// The state machine name the settings give (default: the flow's name).
+fn state_machine_name(args: &SfnArgs, flow: &str) -> String {
+    args.state_machine
+        .clone()
+        .unwrap_or_else(|| flow.to_string())
+}
+
+/// The deployed flow a command operates on.
+struct DeployedFlow {
+    /// The AWS clients, for the settings' region.
+    clients: AwsClients,
+    /// The state machine's name.
+    name: String,
+    /// The state machine's ARN.
+    arn: String,
+}
+
+impl DeployedFlow {
+    /// Connects to AWS and finds the flow's state machine, without requiring the settings
+    /// that only `create` needs.
+    async fn find(args: &SfnArgs, flow: &str) -> anyhow::Result<Self> {
+        let clients = aws::load(args.region.as_deref()).await?;
+        let name = state_machine_name(args, flow);
+        let arn = aws::deploy::require_state_machine(&clients, &name).await?;
+        Ok(DeployedFlow { clients, name, arn })
+    }
+}
+
+/// A run's status as the SDK's enum, so that statuses are compared as values, not text.
+fn status_of(summary: &RunSummary) -> ExecutionStatus {
+    ExecutionStatus::from(summary.status.as_str())
+}

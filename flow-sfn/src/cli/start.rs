@@ -1,0 +1,173 @@
+//! `step-functions trigger` and `resume`: start a run of the deployed flow, and with
+//! `--wait` follow it until it ends.
+
+use super::{run_id_arg, status_of, with_settings, DeployedFlow};
+use crate::aws::{self, AwsClients};
+use crate::compile::compile;
+use crate::config::SfnArgs;
+use crate::execution_input;
+use anyhow::bail;
+use aws_sdk_sfn::types::ExecutionStatus;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use flow_core::graph::{Analysis, FlowGraph};
+use flow_core::{Flow, RunId};
+use flow_local::cli::{param_args, param_values};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// The largest params JSON that fits the `start` task's container overrides when the
+/// deployment settings are not at hand to compute it exactly (the compiler's report gives
+/// about 7,800 bytes for typical settings).
+const DEFAULT_MAX_PARAMS_JSON_BYTES: usize = 7_000;
+
+/// `--wait`: follow the run until it ends.
+fn wait_arg() -> Arg {
+    Arg::new("wait")
+        .long("wait")
+        .action(ArgAction::SetTrue)
+        .help("Wait until the run finishes; exit 0 only if it succeeded")
+}
+
+/// The `trigger` command, with the flow's params as flags.
+pub(super) fn trigger_command(graph: &FlowGraph) -> Command {
+    with_settings(
+        Command::new("trigger")
+            .about("Start a run of the deployed flow; prints its run id")
+            .arg(
+                Arg::new("new-run-id")
+                    .long("run-id")
+                    .value_name("RUN_ID")
+                    .help("Name the run (default: a fresh time-ordered id)"),
+            )
+            .arg(wait_arg()),
+    )
+    .args(param_args(graph))
+}
+
+/// The `resume` command.
+pub(super) fn resume_command() -> Command {
+    with_settings(
+        Command::new("resume")
+            .about(
+                "Start a new run that clones every task that succeeded in RUN_ID and re-runs \
+                 the rest",
+            )
+            .arg(run_id_arg("The run to resume (usually a failed one)"))
+            .arg(
+                Arg::new("new-run-id")
+                    .long("run-id")
+                    .value_name("NEW_RUN_ID")
+                    .help("Name the new run (default: a fresh time-ordered id)"),
+            )
+            .arg(wait_arg()),
+    )
+}
+
+/// Runs `trigger`: starts a run of `F` with the params given as flags; prints its id.
+pub(super) async fn trigger<F: Flow>(
+    args: &SfnArgs,
+    matches: &ArgMatches,
+) -> anyhow::Result<ExitCode> {
+    let graph = F::graph();
+    // Params are checked before any AWS call.
+    let typed: F::Params = flow_core::params::params_from_args(param_values(graph, matches))?;
+    let params = serde_json::to_value(&typed)?;
+    let limit = params_limit(args, graph, F::analysis());
+    let input = execution_input::<F::Params>(&params, None, limit)?;
+    let run_id = new_run_id(matches)?;
+    let flow = DeployedFlow::find(args, &graph.name).await?;
+    aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
+    println!("{run_id}");
+    finish(&flow.clients, &flow.arn, &run_id, matches.get_flag("wait")).await
+}
+
+/// Runs `resume`: starts a new run that clones what succeeded in the origin run; prints
+/// its id.
+pub(super) async fn resume<F: Flow>(
+    args: &SfnArgs,
+    matches: &ArgMatches,
+) -> anyhow::Result<ExitCode> {
+    let graph = F::graph();
+    let origin = RunId::new(
+        matches
+            .get_one::<String>("run-id")
+            .cloned()
+            .unwrap_or_default(),
+    )?;
+    let flow = DeployedFlow::find(args, &graph.name).await?;
+    let (summary, _, _) =
+        aws::operate::describe_run(&flow.clients, &flow.arn, origin.as_str()).await?;
+    if status_of(&summary) == ExecutionStatus::Running {
+        bail!(
+            "run `{origin}` is still running: wait for it to finish, or stop it with \
+             `step-functions terminate {origin}`, before resuming it"
+        );
+    }
+    // The new run re-runs `start` only if it failed; it needs the same params then.
+    let params = aws::operate::execution_params(&flow.clients, &summary.execution_arn).await?;
+    let limit = params_limit(args, graph, F::analysis());
+    let input = execution_input::<F::Params>(&params, Some(&origin), limit)?;
+    let run_id = new_run_id(matches)?;
+    aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
+    eprintln!("resuming {origin} ({}) as a new run", summary.status);
+    println!("{run_id}");
+    finish(&flow.clients, &flow.arn, &run_id, matches.get_flag("wait")).await
+}
+
+/// The `--run-id` given, or a fresh one.
+fn new_run_id(matches: &ArgMatches) -> anyhow::Result<RunId> {
+    match matches.get_one::<String>("new-run-id") {
+        Some(id) => Ok(RunId::new(id.clone())?),
+        None => Ok(RunId::generate()),
+    }
+}
+
+/// The params JSON limit for these settings, exactly when `create` settings are present.
+fn params_limit(args: &SfnArgs, graph: &FlowGraph, analysis: &Analysis) -> usize {
+    args.resolve(&graph.name)
+        .ok()
+        .and_then(|config| compile(graph, analysis, &config).ok())
+        .map_or(DEFAULT_MAX_PARAMS_JSON_BYTES, |d| {
+            d.report.max_params_json_bytes
+        })
+}
+
+/// With `--wait`, polls the run until it stops and reports how it ended.
+async fn finish(
+    clients: &AwsClients,
+    arn: &str,
+    run_id: &RunId,
+    wait: bool,
+) -> anyhow::Result<ExitCode> {
+    if !wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let (summary, error, cause) =
+            aws::operate::describe_run(clients, arn, run_id.as_str()).await?;
+        let status = status_of(&summary);
+        // A run pending a redrive has stopped only for now.
+        if !matches!(
+            status,
+            ExecutionStatus::Running | ExecutionStatus::PendingRedrive
+        ) {
+            eprintln!(
+                "run {run_id} {} after {:.1} s",
+                status.as_str().to_lowercase(),
+                started.elapsed().as_secs_f64()
+            );
+            if status == ExecutionStatus::Succeeded {
+                return Ok(ExitCode::SUCCESS);
+            }
+            if let Some(error) = error {
+                eprintln!("error: {error}: {}", cause.unwrap_or_default());
+            }
+            eprintln!("see `step-functions status {run_id}` for which step failed and why");
+            return Ok(ExitCode::FAILURE);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
