@@ -27,14 +27,16 @@
 
 pub mod cli;
 pub mod fs_store;
-pub mod logs;
-pub mod progress;
+pub(crate) mod logs;
+pub(crate) mod progress;
 pub mod runner;
-pub mod scheduler;
-pub mod step_command;
-pub mod task;
+pub(crate) mod scheduler;
+pub(crate) mod step_command;
+pub(crate) mod task;
 
 pub use cli::{main, Cli};
 pub use fs_store::{Durability, FsStore};
 pub use progress::ProgressMode;
 pub use runner::{RunHandle, Runner, RunnerError, DEFAULT_JOIN_MEMORY};
+pub use scheduler::RunError;
+pub use task::TaskError;

@@ -69,11 +69,6 @@ impl Progress {
         }
     }
 
-    /// No output.
-    pub fn quiet() -> Self {
-        Progress { inner: None }
-    }
-
     /// A task started.
     pub fn started(&self, task: &TaskId) {
         if let Some(i) = &self.inner {

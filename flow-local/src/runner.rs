@@ -13,7 +13,7 @@
 use crate::fs_store::FsStore;
 use crate::progress::{Progress, ProgressMode};
 use crate::scheduler::{ResumePlan, RunError, Scheduler};
-use crate::task::RunContext;
+use crate::task::TaskExecutor;
 use flow_core::client::{Client, Run, Task};
 use flow_core::datastore::{
     DatastoreError, ObjectStore, RunIdTaken, RunRecord, RunStatus, RunStore, TaskStatus,
@@ -268,14 +268,14 @@ impl<F: Flow> Runner<F> {
     ) -> Result<RunHandle<F>, RunnerError> {
         let started = Instant::now();
         let progress = Progress::new(self.progress, F::graph().steps.len());
-        let cx = RunContext {
+        let executor = TaskExecutor {
             store: store.clone(),
             run_id: record.run_id.clone(),
             params: Arc::new(params),
             max_num_splits: self.max_num_splits,
         };
         let scheduler = Scheduler::new(
-            cx,
+            executor,
             self.max_workers,
             plan,
             progress.clone(),

@@ -4,12 +4,12 @@
 //! in memory; every task is persisted before its successors start.
 
 use crate::progress::Progress;
-use crate::task::{finished, Attempts, RunContext, TaskError, TaskOutput};
+use crate::task::{TaskError, TaskExecutor, TaskOutcome, TaskOutput};
 use flow_core::datastore::TaskRecord;
 use flow_core::graph::{Analysis, FlowGraph, FrameKind, Transition};
 use flow_core::{BlobCache, Flow, IndexPath, Input, Inputs, RunId, TaskId};
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,7 +29,7 @@ pub enum RunError {
 
 /// What a resume re-runs, and where it clones the rest from.
 #[derive(Debug, Clone)]
-pub struct ResumePlan {
+pub(crate) struct ResumePlan {
     /// The run whose finished tasks are cloned.
     pub origin: RunId,
     /// Steps to re-run even if they finished in the origin: the resume step and every step
@@ -55,16 +55,19 @@ impl ResumePlan {
     }
 }
 
+/// Runs one run of `F` in this process: every task through one [`TaskExecutor`], at most
+/// `max_workers` at once.
 pub(crate) struct Scheduler<F: Flow> {
-    pub cx: Arc<RunContext<F>>,
-    pub permits: Arc<Semaphore>,
-    pub max_workers: usize,
-    pub resume: Option<ResumePlan>,
-    pub progress: Progress,
+    executor: TaskExecutor<F>,
+    permits: Semaphore,
+    max_workers: usize,
+    resume: Option<ResumePlan>,
+    progress: Progress,
+    /// Set by the first failure: tasks not yet started do not start.
     failed: AtomicBool,
     /// Bytes of branch states (encoded size) a join's inputs may hold decoded; past it,
     /// arriving branches are held encoded, their blobs shared (see [`Arrivals`]).
-    pub join_memory: u64,
+    join_memory: u64,
     /// Item counts of foreach tasks, by (foreach step, its index path), for `Ctx`.
     counts: Mutex<HashMap<(usize, IndexPath), usize>>,
 }
@@ -73,16 +76,17 @@ pub(crate) struct Scheduler<F: Flow> {
 type Chain<F> = Result<(F, TaskRecord), RunError>;
 
 impl<F: Flow> Scheduler<F> {
+    /// A scheduler for the run `executor` runs tasks of, resuming `resume` if given.
     pub fn new(
-        cx: RunContext<F>,
+        executor: TaskExecutor<F>,
         max_workers: usize,
         resume: Option<ResumePlan>,
         progress: Progress,
         join_memory: u64,
     ) -> Arc<Self> {
         Arc::new(Scheduler {
-            cx: Arc::new(cx),
-            permits: Arc::new(Semaphore::new(max_workers.max(1))),
+            executor,
+            permits: Semaphore::new(max_workers.max(1)),
             max_workers: max_workers.max(1),
             resume,
             progress,
@@ -148,7 +152,7 @@ impl<F: Flow> Scheduler<F> {
         self.progress.started(&task);
         if let Some(plan) = &self.resume {
             if !plan.rerun.contains(&step) {
-                match self.cx.clone_task_from(&plan.origin, &task).await {
+                match self.executor.clone_task_from(&plan.origin, &task).await {
                     Ok(Some(output)) => {
                         self.progress.finished(&task, true, true);
                         return Ok(output);
@@ -158,22 +162,23 @@ impl<F: Flow> Scheduler<F> {
                 }
             }
         }
-        let result = self
-            .cx
-            .run_task(
-                spec,
-                task.clone(),
-                state,
-                inputs,
-                self.foreach_counts(step, index),
-                Attempts::All,
-            )
+        let counts = self.foreach_counts(step, index);
+        let outcome = self
+            .executor
+            .run_task(spec, task.clone(), state, inputs, counts)
             .await;
-        match finished(result) {
-            Ok(output) => {
+        match outcome {
+            Ok(TaskOutcome::Succeeded(output) | TaskOutcome::Caught(output)) => {
                 self.progress
                     .finished(&task, output.record.is_done(), false);
                 Ok(output)
+            }
+            Ok(TaskOutcome::Failed(error)) => {
+                let error = TaskError::Failed {
+                    task: task.clone(),
+                    error,
+                };
+                Err(self.fail(&task, error))
             }
             Err(e) => Err(self.fail(&task, e)),
         }
@@ -181,7 +186,7 @@ impl<F: Flow> Scheduler<F> {
 
     /// Makes every task committed so far durable (see `FsStore`'s group commit).
     async fn flush(&self, after: &TaskId) -> Result<(), RunError> {
-        match self.cx.store.object_store().flush().await {
+        match self.executor.store.object_store().flush().await {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail(after, TaskError::Datastore(e.into()))),
         }
@@ -222,11 +227,11 @@ impl<F: Flow> Scheduler<F> {
                     record,
                 } = self.task(step, &index, state, pending.take()).await?;
                 let spec = &self.graph().steps[step];
-                let next_name = match &spec.transition {
+                let (next, next_state, next_inputs) = match &spec.transition {
                     Transition::End => return Ok((output, record)),
-                    Transition::Next(t) => t.clone(),
+                    Transition::Next(t) => (self.step_named(t), output, None),
                     Transition::Switch(_) => match &record.switch_next {
-                        Some(next) => next.clone(),
+                        Some(next) => (self.step_named(next), output, None),
                         None => {
                             let error = flow_core::StepError::new(
                                 flow_core::StepErrorKind::Internal,
@@ -243,80 +248,109 @@ impl<F: Flow> Scheduler<F> {
                         }
                     },
                     Transition::Split(targets) => {
-                        self.flush(&record.task).await?;
                         let join = self.analysis().join_of[&step];
-                        let branches: Vec<_> = targets
-                            .iter()
-                            .map(|t| {
-                                let to = self.graph().index_of(t).expect("validated");
-                                self.clone().chain(
-                                    to,
-                                    index.clone(),
-                                    output.clone(),
-                                    Some(join),
-                                    None,
-                                )
-                            })
-                            .collect();
-                        let mut arrivals = Arrivals::new(self.join_memory);
-                        for result in futures::future::join_all(branches).await {
-                            arrivals.arrive(&self, result).await;
-                        }
-                        state = output;
-                        step = join;
-                        pending = Some(Inputs::new(arrivals.finish()?));
-                        last = Some(record);
-                        continue;
+                        let (entry, inputs) = self
+                            .branches(targets, &index, output, &record, join)
+                            .await?;
+                        (join, entry, Some(inputs))
                     }
                     Transition::Foreach { body, .. } => {
-                        self.flush(&record.task).await?;
                         let join = self.analysis().join_of[&step];
-                        let body = self.graph().index_of(body).expect("validated");
-                        let count = record.foreach_count.unwrap_or(0);
-                        self.progress.fan_out(count);
-                        let parent = Arc::new(output);
-                        self.counts
-                            .lock()
-                            .expect("counts")
-                            .insert((step, index.clone()), count);
-                        // Items start in order, a bounded number at a time, so a fan-out of
-                        // 100,000 items does not hold 100,000 copies of the parent state. More
-                        // items than workers are in flight, so that items waiting for a group
-                        // commit between two body steps share it, as many as fit in a budget
-                        // of parent copies.
-                        let state_bytes: u64 = record.artifacts.values().map(|a| a.size).sum();
-                        let window = items_in_flight(self.max_workers, state_bytes);
-                        let this = self.clone();
-                        let mut items = futures::stream::iter(0..count)
-                            .map(|i| {
-                                let parent = parent.clone();
-                                this.clone().chain(
-                                    body,
-                                    index.child(i),
-                                    (*parent).clone(),
-                                    Some(join),
-                                    None,
-                                )
-                            })
-                            .buffered(window);
-                        let mut arrivals = Arrivals::new(self.join_memory);
-                        while let Some(result) = items.next().await {
-                            arrivals.arrive(&self, result).await;
-                        }
-                        drop(items);
-                        state = Arc::try_unwrap(parent).unwrap_or_else(|p| (*p).clone());
-                        step = join;
-                        pending = Some(Inputs::new(arrivals.finish()?));
-                        last = Some(record);
-                        continue;
+                        let body = self.step_named(body);
+                        let (entry, inputs) = self
+                            .items(step, body, &index, output, &record, join)
+                            .await?;
+                        (join, entry, Some(inputs))
                     }
                 };
-                state = output;
-                step = self.graph().index_of(&next_name).expect("validated");
+                step = next;
+                state = next_state;
+                pending = next_inputs;
                 last = Some(record);
             }
         }
         .boxed()
+    }
+
+    /// The index of the step named `name`, a step of the validated graph.
+    fn step_named(&self, name: &str) -> usize {
+        self.graph().index_of(name).expect("validated")
+    }
+
+    /// Runs the branches of a split task (`record`, which left `output`) up to `join`;
+    /// returns the split's state and the join's inputs.
+    async fn branches(
+        self: &Arc<Self>,
+        targets: &[String],
+        index: &IndexPath,
+        output: F,
+        record: &TaskRecord,
+        join: usize,
+    ) -> Result<(F, Inputs<F>), RunError> {
+        let branches: Vec<_> = targets
+            .iter()
+            .map(|t| {
+                let to = self.step_named(t);
+                self.clone()
+                    .chain(to, index.clone(), output.clone(), Some(join), None)
+            })
+            .collect();
+        // Every branch runs at once; workers bound how many of their tasks run.
+        let width = branches.len().max(1);
+        let chains = futures::stream::iter(branches).buffered(width);
+        let inputs = self.gather(record, chains).await?;
+        Ok((output, inputs))
+    }
+
+    /// Runs the items of foreach task `record` of step `step` (which left `output`), each
+    /// from `body` up to `join`; returns the foreach's state and the join's inputs.
+    async fn items(
+        self: &Arc<Self>,
+        step: usize,
+        body: usize,
+        index: &IndexPath,
+        output: F,
+        record: &TaskRecord,
+        join: usize,
+    ) -> Result<(F, Inputs<F>), RunError> {
+        let count = record.foreach_count.unwrap_or(0);
+        self.progress.fan_out(count);
+        self.counts
+            .lock()
+            .expect("counts")
+            .insert((step, index.clone()), count);
+        // Items start in order, a bounded number at a time, so a fan-out of 100,000 items
+        // does not hold 100,000 copies of the parent state. More items than workers are in
+        // flight, so that items waiting for a group commit between two body steps share it,
+        // as many as fit in a budget of parent copies.
+        let state_bytes: u64 = record.artifacts.values().map(|a| a.size).sum();
+        let window = items_in_flight(self.max_workers, state_bytes);
+        let chains = futures::stream::iter(0..count)
+            .map(|i| {
+                self.clone()
+                    .chain(body, index.child(i), output.clone(), Some(join), None)
+            })
+            .buffered(window);
+        let inputs = self.gather(record, chains).await?;
+        Ok((output, inputs))
+    }
+
+    /// Gathers what `chains` (the branches or items that fanned out from task `from`) bring
+    /// to their join, as its inputs, in order. The chains start only once `from` is durable.
+    async fn gather(
+        self: &Arc<Self>,
+        from: &TaskRecord,
+        chains: impl Stream<Item = Chain<F>>,
+    ) -> Result<Inputs<F>, RunError> {
+        // One sync for the task that fanned out serves every chain: none of them syncs
+        // before its first task.
+        self.flush(&from.task).await?;
+        let mut chains = std::pin::pin!(chains);
+        let mut arrivals = Arrivals::new(self.join_memory);
+        while let Some(result) = chains.next().await {
+            arrivals.arrive(self, result).await;
+        }
+        Ok(Inputs::new(arrivals.finish()?))
     }
 }
 
@@ -371,10 +405,10 @@ impl<F: Flow> Arrivals<F> {
             return;
         }
         drop(state);
-        let cx = &scheduler.cx;
-        match cx
+        let executor = &scheduler.executor;
+        match executor
             .store
-            .load_stored(&cx.run_id, &record, &mut self.cache)
+            .load_stored(&executor.run_id, &record, &mut self.cache)
             .await
         {
             Ok(stored) => self.inputs.push(Input::stored(record.task, stored)),

@@ -3,7 +3,7 @@
 //! graph and the datastore, runs it with the same task runner as a local run, and commits
 //! it, so a run is stored the same way whichever scheduler ran it.
 
-use crate::task::{AttemptFailed, Attempts, RunContext};
+use crate::task::{AttemptOutcome, TaskError, TaskExecutor, TaskOutcome};
 use anyhow::{bail, Context as _};
 use flow_core::datastore::{DatastoreError, ObjectStore, RunIdTaken, RunStore, TaskRecord};
 use flow_core::graph::{FrameKind, Transition};
@@ -75,7 +75,7 @@ pub async fn run_step<F: Flow>(
     let mut run = store.run(&run_id).await?;
     let params: F::Params = serde_json::from_value(run.params.clone())
         .with_context(|| format!("the params of run `{run_id}` do not fit the flow"))?;
-    let cx = RunContext::<F> {
+    let executor = TaskExecutor::<F> {
         store: store.clone(),
         run_id: run_id.clone(),
         params: Arc::new(params),
@@ -91,7 +91,7 @@ pub async fn run_step<F: Flow>(
         }
     }
     if let Some(origin) = &request.origin_run_id {
-        if cx.clone_task_from(origin, &task).await?.is_some() {
+        if executor.clone_task_from(origin, &task).await?.is_some() {
             eprintln!("task {task} cloned from run {origin}");
             return finish_run(&store, &mut run, &task).await;
         }
@@ -105,21 +105,14 @@ pub async fn run_step<F: Flow>(
     } else {
         None
     };
-    let result = cx
-        .run_task(
-            spec,
-            task.clone(),
-            input,
-            inputs,
-            counts,
-            Attempts::Only(request.attempt),
-        )
+    let result = executor
+        .run_attempt(spec, task.clone(), input, inputs, counts, request.attempt)
         .await;
     #[cfg(unix)]
     if let Some(output) = output {
         let printed = output.finish();
         if !printed.is_empty() {
-            // The attempt number `run_task` used: Batch may count past the step's retries.
+            // The attempt number `run_attempt` used: Batch may count past the step's retries.
             let attempt = request
                 .attempt
                 .min(spec.options.retry.map_or(0, |r| r.times));
@@ -128,21 +121,26 @@ pub async fn run_step<F: Flow>(
             store.append_log(&run_id, &task, attempt, &text).await?;
         }
     }
-    match result {
-        Ok(_) | Err(AttemptFailed::Final(Ok(_))) => finish_run(&store, &mut run, &task).await,
-        Err(AttemptFailed::WillRetry(error)) => {
+    let error = match result {
+        Ok(AttemptOutcome::Ended(TaskOutcome::Succeeded(_) | TaskOutcome::Caught(_))) => {
+            return finish_run(&store, &mut run, &task).await;
+        }
+        Ok(AttemptOutcome::WillRetry(error)) => {
             eprintln!(
                 "attempt {} of task {task} failed: {error}; AWS Batch will retry it",
                 request.attempt
             );
-            Ok(ExitCode::FAILURE)
+            return Ok(ExitCode::FAILURE);
         }
-        Err(AttemptFailed::Final(Err(error))) => {
-            eprintln!("error: {error}");
-            store.finish_run(&mut run, Some(&error)).await?;
-            Ok(ExitCode::FAILURE)
-        }
-    }
+        Ok(AttemptOutcome::Ended(TaskOutcome::Failed(error))) => TaskError::Failed {
+            task: task.clone(),
+            error,
+        },
+        Err(error) => error,
+    };
+    eprintln!("error: {error}");
+    store.finish_run(&mut run, Some(&error)).await?;
+    Ok(ExitCode::FAILURE)
 }
 
 /// A task finished: after `end`, the run has succeeded.

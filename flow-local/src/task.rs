@@ -40,8 +40,9 @@ pub enum TaskError {
     Datastore(#[from] DatastoreError),
 }
 
-/// What every task of a run shares.
-pub struct RunContext<F: Flow> {
+/// Runs the tasks of one run: what they all share (store, run, params, limits), and the
+/// attempts, commit and cloning of each.
+pub(crate) struct TaskExecutor<F: Flow> {
     /// Where the run is stored.
     pub store: RunStore,
     /// The run.
@@ -52,29 +53,52 @@ pub struct RunContext<F: Flow> {
     pub max_num_splits: usize,
 }
 
-/// Which attempts this call makes: all of them (local), or one (a Batch job's attempt).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attempts {
-    /// Attempt 0, then retries as the step's options say.
-    All,
-    /// Only this attempt (0-based); Batch retries the job for the next one.
-    Only(u32),
-}
-
-/// A finished task: the state it left and its record.
-pub struct TaskOutput<F> {
+/// A committed task: the state it left and its record.
+pub(crate) struct TaskOutput<F> {
     /// The state after the task.
     pub state: F,
     /// Its committed record.
     pub record: TaskRecord,
 }
 
-/// What happened to one attempt that did not succeed, for the caller of [`Attempts::Only`].
-pub enum AttemptFailed<F> {
-    /// A later attempt will follow (the job should exit non-zero without a final record).
+/// How a task ended, its record committed. (Errors of the datastore, and a foreach over too
+/// many items, are a [`TaskError`] instead: the run stops whatever the step's options say.)
+pub(crate) enum TaskOutcome<F> {
+    /// An attempt succeeded.
+    Succeeded(TaskOutput<F>),
+    /// The last attempt failed and the step catches failures: the run goes on from the
+    /// state the attempt left.
+    Caught(TaskOutput<F>),
+    /// The last attempt failed with this error, and nothing catches it.
+    Failed(StepError),
+}
+
+/// What one attempt of a task run as a Batch job came to.
+pub(crate) enum AttemptOutcome<F> {
+    /// The task ended (this attempt succeeded, or it was the last one).
+    Ended(TaskOutcome<F>),
+    /// The attempt failed and a later one will follow: nothing is committed, and the job
+    /// exits non-zero so that Batch runs the next attempt.
     WillRetry(StepError),
-    /// The task's final outcome.
-    Final(Result<TaskOutput<F>, TaskError>),
+}
+
+/// Which attempts one call runs.
+#[derive(Debug, Clone, Copy)]
+enum Attempts {
+    /// Attempt 0, then retries as the step's options say.
+    All,
+    /// Only this attempt (0-based); Batch retries the job for the next one.
+    Only(u32),
+}
+
+/// How a task's last attempt ended, before the task is committed.
+enum Ending {
+    /// It succeeded; a switch step chose its successor with this index.
+    Succeeded { choice: Option<usize> },
+    /// It failed, and the step catches failures.
+    Caught(StepError),
+    /// It failed.
+    Failed(StepError),
 }
 
 fn retries(spec: &StepSpec) -> u32 {
@@ -82,7 +106,7 @@ fn retries(spec: &StepSpec) -> u32 {
 }
 
 /// Delay before attempt `attempt` (1-based retries): the backoff, doubled per retry.
-pub fn backoff(spec: &StepSpec, attempt: u32) -> Duration {
+fn backoff(spec: &StepSpec, attempt: u32) -> Duration {
     let base = spec.options.retry.map_or(0, |r| r.backoff_ms);
     if attempt == 0 || base == 0 {
         return Duration::ZERO;
@@ -140,10 +164,9 @@ async fn attempt<F: Flow>(
     }
 }
 
-impl<F: Flow> RunContext<F> {
-    /// Runs a task of `spec` at `task` on `input` (and, for a join, `inputs`), persists it
-    /// and returns the state it left. With [`Attempts::Only`], a failed attempt that Batch
-    /// will retry comes back as `Err(AttemptFailed::WillRetry)`.
+impl<F: Flow> TaskExecutor<F> {
+    /// Runs a task of `spec` at `task` on `input` (and, for a join, `inputs`) with every
+    /// attempt its options allow, in this process, and commits it.
     pub async fn run_task(
         &self,
         spec: &StepSpec,
@@ -151,8 +174,43 @@ impl<F: Flow> RunContext<F> {
         input: F,
         inputs: Option<Inputs<F>>,
         foreach_counts: Vec<usize>,
+    ) -> Result<TaskOutcome<F>, TaskError> {
+        let run = self.run_attempts(spec, task, input, inputs, foreach_counts, Attempts::All);
+        match run.await? {
+            AttemptOutcome::Ended(outcome) => Ok(outcome),
+            AttemptOutcome::WillRetry(_) => {
+                unreachable!("with every attempt run here, the last one ends the task")
+            }
+        }
+    }
+
+    /// Runs attempt `attempt` (0-based) of a task, the one a Batch job was given, and
+    /// commits the task unless a later attempt follows. Batch may count attempts past the
+    /// step's retries: those run as its last attempt.
+    pub async fn run_attempt(
+        &self,
+        spec: &StepSpec,
+        task: TaskId,
+        input: F,
+        inputs: Option<Inputs<F>>,
+        foreach_counts: Vec<usize>,
+        attempt: u32,
+    ) -> Result<AttemptOutcome<F>, TaskError> {
+        let attempts = Attempts::Only(attempt);
+        self.run_attempts(spec, task, input, inputs, foreach_counts, attempts)
+            .await
+    }
+
+    /// Runs the attempts `attempts` names, and commits the task once one of them ends it.
+    async fn run_attempts(
+        &self,
+        spec: &StepSpec,
+        task: TaskId,
+        input: F,
+        inputs: Option<Inputs<F>>,
+        foreach_counts: Vec<usize>,
         attempts: Attempts,
-    ) -> Result<TaskOutput<F>, AttemptFailed<F>> {
+    ) -> Result<AttemptOutcome<F>, TaskError> {
         let last = retries(spec);
         let (first, only_one) = match attempts {
             Attempts::All => (0, false),
@@ -207,29 +265,25 @@ impl<F: Flow> RunContext<F> {
                 attempt: attempt_no,
                 started_at_ms,
                 duration_ms,
-                error: error.clone(),
+                error,
             });
             let log = capture.text();
             if !log.is_empty() {
-                if let Err(e) = self
-                    .store
+                self.store
                     .put_log(&self.run_id, &task, attempt_no, log.into_bytes())
-                    .await
-                {
-                    return Err(AttemptFailed::Final(Err(e.into())));
-                }
+                    .await?;
             }
-            match result {
-                Ok(choice) => {
-                    let state = state.expect("a successful attempt returns its state");
-                    let outcome = self.commit(spec, &task, state, records, choice, None).await;
-                    return outcome.map_err(|e| AttemptFailed::Final(Err(e)));
-                }
+            let (state, ending) = match result {
+                Ok(choice) => (
+                    state.expect("a successful attempt returns its state"),
+                    Ending::Succeeded { choice },
+                ),
                 Err(error) if !final_attempt => {
                     if only_one {
-                        return Err(AttemptFailed::WillRetry(error));
+                        return Ok(AttemptOutcome::WillRetry(error));
                     }
                     attempt_no += 1;
+                    continue;
                 }
                 Err(error) => {
                     let state = match (state, input.take()) {
@@ -237,40 +291,38 @@ impl<F: Flow> RunContext<F> {
                         // Only a final, uncaught attempt without a timeout moves its input.
                         (None, None) => F::default(),
                     };
+                    // A switch step that failed has no successor to go on to: never caught.
                     let caught =
                         spec.options.catch && !matches!(spec.transition, Transition::Switch(_));
-                    let committed = self
-                        .commit(
-                            spec,
-                            &task,
-                            state,
-                            records,
-                            None,
-                            Some((error.clone(), caught)),
-                        )
-                        .await;
-                    return Err(AttemptFailed::Final(match committed {
-                        Ok(output) if caught => Ok(output),
-                        Ok(_) => Err(TaskError::Failed { task, error }),
-                        Err(e) => Err(e),
-                    }));
+                    let ending = if caught {
+                        Ending::Caught(error)
+                    } else {
+                        Ending::Failed(error)
+                    };
+                    (state, ending)
                 }
-            }
+            };
+            let outcome = self.commit(spec, &task, state, records, ending).await?;
+            return Ok(AttemptOutcome::Ended(outcome));
         }
     }
 
+    /// Commits a task that ended: its artifacts, then its record.
     async fn commit(
         &self,
         spec: &StepSpec,
         task: &TaskId,
         state: F,
         attempts: Vec<AttemptRecord>,
-        choice: Option<usize>,
-        failure: Option<(StepError, bool)>,
-    ) -> Result<TaskOutput<F>, TaskError> {
-        let succeeded = failure.is_none();
-        let foreach_count = match (&spec.transition, succeeded) {
-            (Transition::Foreach { .. }, true) => {
+        ending: Ending,
+    ) -> Result<TaskOutcome<F>, TaskError> {
+        let (status, choice, error) = match &ending {
+            Ending::Succeeded { choice } => (TaskStatus::Succeeded, *choice, None),
+            Ending::Caught(error) => (TaskStatus::Caught, None, Some(error.clone())),
+            Ending::Failed(error) => (TaskStatus::Failed, None, Some(error.clone())),
+        };
+        let foreach_count = match (&spec.transition, &ending) {
+            (Transition::Foreach { .. }, Ending::Succeeded { .. }) => {
                 let count = state.foreach_len(&spec.name).unwrap_or(0);
                 if count > self.max_num_splits {
                     let error = TaskError::TooManySplits {
@@ -292,11 +344,6 @@ impl<F: Flow> RunContext<F> {
             _ => None,
         };
         let artifacts = self.store.save_state(&self.run_id, task, &state).await?;
-        let (status, error) = match failure {
-            None => (TaskStatus::Succeeded, None),
-            Some((e, true)) => (TaskStatus::Caught, Some(e)),
-            Some((e, false)) => (TaskStatus::Failed, Some(e)),
-        };
         let record = TaskRecord {
             task: task.clone(),
             status,
@@ -308,9 +355,15 @@ impl<F: Flow> RunContext<F> {
             cloned_from: None,
         };
         self.store.commit_task(&self.run_id, &record).await?;
-        Ok(TaskOutput { state, record })
+        Ok(match ending {
+            Ending::Succeeded { .. } => TaskOutcome::Succeeded(TaskOutput { state, record }),
+            Ending::Caught(_) => TaskOutcome::Caught(TaskOutput { state, record }),
+            Ending::Failed(error) => TaskOutcome::Failed(error),
+        })
     }
 
+    /// Commits a task that succeeded but cannot go on (a foreach over too many items) as
+    /// failed with `message`.
     async fn record_failure(
         &self,
         task: &TaskId,
@@ -364,16 +417,220 @@ impl<F: Flow> RunContext<F> {
     }
 }
 
-/// Flattens the result of [`RunContext::run_task`] with [`Attempts::All`].
-pub fn finished<F>(
-    result: Result<TaskOutput<F>, AttemptFailed<F>>,
-) -> Result<TaskOutput<F>, TaskError> {
-    match result {
-        Ok(output) => Ok(output),
-        Err(AttemptFailed::Final(result)) => result,
-        Err(AttemptFailed::WillRetry(error)) => Err(TaskError::Failed {
-            task: TaskId::new("?", flow_core::IndexPath::root()),
-            error,
-        }),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs_store::FsStore;
+    use flow_core::prelude::*;
+    use flow_core::IndexPath;
+
+    /// One step per way a task can end.
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    pub struct Outcomes {
+        pub items: Vec<u32>,
+        pub touched: bool,
+    }
+
+    #[flow]
+    impl Outcomes {
+        #[step(next = flaky)]
+        fn start(&mut self) {
+            self.items = vec![1, 2, 3];
+        }
+
+        #[step(next = risky, retry(times = 2))]
+        fn flaky(&mut self, ctx: &Ctx) -> Result<(), String> {
+            if ctx.attempt < 2 {
+                return Err(format!("attempt {} fails", ctx.attempt));
+            }
+            Ok(())
+        }
+
+        #[step(next = decide, catch)]
+        fn risky(&mut self) -> Result<(), String> {
+            self.touched = true;
+            Err("risky failed".into())
+        }
+
+        #[step(switch = [fan, end], catch)]
+        fn decide(&mut self) -> Result<DecideNext, String> {
+            match self.items.len() {
+                0 => Err("no items to choose by".into()),
+                1 => Ok(DecideNext::End),
+                _ => Ok(DecideNext::Fan),
+            }
+        }
+
+        #[step(foreach = items, next = body)]
+        fn fan(&mut self) {}
+
+        #[step(next = join)]
+        fn body(&mut self, _item: &u32) {}
+
+        #[step(next = end)]
+        fn join(&mut self, _inputs: Inputs<Self>) {}
+
+        #[step]
+        fn end(&mut self) {}
+    }
+
+    fn executor(dir: &std::path::Path, max_num_splits: usize) -> TaskExecutor<Outcomes> {
+        let store = Arc::new(FsStore::new(dir));
+        TaskExecutor {
+            store: RunStore::new(store, &Outcomes::graph().name),
+            run_id: RunId::generate(),
+            params: Arc::default(),
+            max_num_splits,
+        }
+    }
+
+    fn spec(name: &str) -> &'static StepSpec {
+        let graph = Outcomes::graph();
+        &graph.steps[graph.index_of(name).expect("a step of the flow")]
+    }
+
+    fn task(name: &str) -> TaskId {
+        TaskId::new(name, IndexPath::root())
+    }
+
+    async fn record(executor: &TaskExecutor<Outcomes>, name: &str) -> Option<TaskRecord> {
+        executor
+            .store
+            .task(&executor.run_id, &task(name))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_batch_attempt_before_the_last_commits_nothing_and_will_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let executor = executor(dir.path(), 10);
+        for attempt in [0, 1] {
+            let outcome = executor
+                .run_attempt(
+                    spec("flaky"),
+                    task("flaky"),
+                    Outcomes::default(),
+                    None,
+                    vec![],
+                    attempt,
+                )
+                .await
+                .unwrap();
+            match outcome {
+                AttemptOutcome::WillRetry(error) => {
+                    assert_eq!(error.message, format!("attempt {attempt} fails"))
+                }
+                AttemptOutcome::Ended(_) => panic!("attempt {attempt} ended the task"),
+            }
+            assert!(record(&executor, "flaky").await.is_none());
+        }
+        // Batch may count past the step's retries: such an attempt runs as the last one.
+        let outcome = executor
+            .run_attempt(
+                spec("flaky"),
+                task("flaky"),
+                Outcomes::default(),
+                None,
+                vec![],
+                7,
+            )
+            .await
+            .unwrap();
+        let AttemptOutcome::Ended(TaskOutcome::Succeeded(output)) = outcome else {
+            panic!("the last attempt did not succeed");
+        };
+        assert_eq!(output.record.status, TaskStatus::Succeeded);
+        let attempts: Vec<u32> = output.record.attempts.iter().map(|a| a.attempt).collect();
+        assert_eq!(attempts, [2]);
+        assert!(record(&executor, "flaky").await.unwrap().is_done());
+    }
+
+    #[tokio::test]
+    async fn a_local_task_retries_until_an_attempt_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let executor = executor(dir.path(), 10);
+        let outcome = executor
+            .run_task(
+                spec("flaky"),
+                task("flaky"),
+                Outcomes::default(),
+                None,
+                vec![],
+            )
+            .await
+            .unwrap();
+        let TaskOutcome::Succeeded(output) = outcome else {
+            panic!("flaky did not succeed");
+        };
+        let attempts: Vec<u32> = output.record.attempts.iter().map(|a| a.attempt).collect();
+        assert_eq!(attempts, [0, 1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_caught_failure_keeps_the_state_the_attempt_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let executor = executor(dir.path(), 10);
+        let outcome = executor
+            .run_task(
+                spec("risky"),
+                task("risky"),
+                Outcomes::default(),
+                None,
+                vec![],
+            )
+            .await
+            .unwrap();
+        let TaskOutcome::Caught(output) = outcome else {
+            panic!("risky's failure was not caught");
+        };
+        assert!(output.state.touched);
+        assert_eq!(output.record.status, TaskStatus::Caught);
+        assert_eq!(output.record.error.unwrap().message, "risky failed");
+    }
+
+    #[tokio::test]
+    async fn a_failed_switch_is_not_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let executor = executor(dir.path(), 10);
+        let outcome = executor
+            .run_attempt(
+                spec("decide"),
+                task("decide"),
+                Outcomes::default(),
+                None,
+                vec![],
+                0,
+            )
+            .await
+            .unwrap();
+        let AttemptOutcome::Ended(TaskOutcome::Failed(error)) = outcome else {
+            panic!("the failed switch did not fail its task");
+        };
+        assert_eq!(error.message, "no items to choose by");
+        let stored = record(&executor, "decide").await.unwrap();
+        assert_eq!(stored.status, TaskStatus::Failed);
+    }
+
+    #[tokio::test]
+    async fn a_foreach_over_too_many_items_is_an_error_with_a_failed_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let executor = executor(dir.path(), 2);
+        let state = Outcomes {
+            items: vec![1, 2, 3],
+            touched: false,
+        };
+        let result = executor
+            .run_task(spec("fan"), task("fan"), state, None, vec![])
+            .await;
+        match result {
+            Err(TaskError::TooManySplits { step, count, limit }) => {
+                assert_eq!((step.as_str(), count, limit), ("fan", 3, 2))
+            }
+            _ => panic!("a foreach over 3 items passed a limit of 2"),
+        }
+        let stored = record(&executor, "fan").await.unwrap();
+        assert_eq!(stored.status, TaskStatus::Failed);
+        assert_eq!(stored.foreach_count, None);
     }
 }
