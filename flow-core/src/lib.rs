@@ -64,6 +64,7 @@ pub mod __private {
         StepErrorKind, StepInput, StepOutcome, SwitchChoice,
     };
     pub use flow_graph::{validate, Analysis, FlowGraph, ParamSpec};
+    pub use serde::{de::DeserializeOwned, Serialize};
     pub use serde_json::Value;
     pub use std::boxed::Box;
     pub use std::format;

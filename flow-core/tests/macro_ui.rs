@@ -1,5 +1,6 @@
-//! Compile-time graph checks of `#[flow]`: one compile-fail case per rule (with the expected message in
-//! its `.stderr` file) and one pass case per supported shape.
+//! Compile-time checks of `#[flow]` and `#[derive(Params)]`: one compile-fail case per rule
+//! (with the expected messages, and no other warning, in its `.stderr` file) and one pass
+//! case per supported shape.
 
 #[test]
 fn graph_rules_are_compile_errors() {

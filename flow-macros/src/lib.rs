@@ -2,16 +2,23 @@
 //! which re-exports them; the generated code names everything through
 //! `::flow_core::__private`.
 //!
-//! `#[flow]` runs three passes over the impl block: parse (`ast.rs`), check (`check.rs`,
-//! which runs the graph rules of `flow-graph`, the same ones the runtime validator uses)
-//! and expand (`expand.rs`). Every error is collected and reported at its own span, and
-//! the impl block is still emitted, so one mistake does not cascade.
+//! `#[flow]` runs three passes over the impl block: parse (`ast.rs`, with the attribute
+//! options in `attr.rs`), check (`check.rs`, which runs the graph rules of `flow-graph`, the
+//! same ones the runtime validator uses) and expand (`expand.rs`). Every error is collected
+//! in a `Ctxt` and reported at once, each underlining all of what it is about; with errors,
+//! `fallback.rs` emits the impl block and a stub `impl Flow` instead, so one mistake does
+//! not cascade.
 
 mod ast;
+mod attr;
 mod check;
-mod errors;
+mod ctxt;
 mod expand;
+mod fallback;
+mod option_table;
 mod params;
+
+use ctxt::Ctxt;
 
 use proc_macro::TokenStream;
 
@@ -25,29 +32,38 @@ use proc_macro::TokenStream;
 /// job_role = "...")`.
 #[proc_macro_attribute]
 pub fn flow(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = errors::Errors::default();
-    let args = ast::FlowArgs::parse(attr.into(), &mut errors);
+    let ctxt = Ctxt::new();
+    let args = attr::FlowArgs::parse(attr.into(), &ctxt);
     let item = match syn::parse::<syn::ItemImpl>(item.clone()) {
         Ok(item) => item,
         Err(_) => {
-            let e = syn::Error::new(
+            ctxt.syn_error(syn::Error::new(
                 proc_macro2::Span::call_site(),
                 "#[flow] goes on the impl block of a flow struct: `#[flow] impl MyFlow { ... }`",
-            );
-            let mut out = proc_macro2::TokenStream::from(item);
-            out.extend(e.to_compile_error());
-            return out.into();
+            ));
+            return with_errors(item.into(), ctxt);
         }
     };
-    let Some(flow) = ast::FlowImpl::parse(item.clone(), &mut errors) else {
-        let mut out = quote::quote!(#item);
-        out.extend(errors.to_compile_errors());
-        return out.into();
+    let Some(flow) = ast::FlowImpl::parse(item.clone(), &ctxt) else {
+        return with_errors(quote::quote!(#item), ctxt);
     };
-    let checked = check::check(&flow, &args, &mut errors);
-    let mut out = expand::expand(&flow, &args, &checked);
-    out.extend(errors.to_compile_errors());
-    out.into()
+    let checked = check::check(&flow, &args, &ctxt);
+    match ctxt.check() {
+        Ok(()) => expand::expand(&flow, &args, &checked).into(),
+        Err(errors) => {
+            let mut out = fallback::expand(&flow, &args);
+            out.extend(errors.into_compile_error());
+            out.into()
+        }
+    }
+}
+
+/// `tokens` followed by every error of `ctxt`.
+fn with_errors(mut tokens: proc_macro2::TokenStream, ctxt: Ctxt) -> TokenStream {
+    if let Err(errors) = ctxt.check() {
+        tokens.extend(errors.into_compile_error());
+    }
+    tokens.into()
 }
 
 /// Marks a method of a `#[flow]` impl block as a step. `#[flow]` consumes it; on its own it

@@ -2,33 +2,89 @@
 //! and per-field parsing so a bad value names its parameter and type.
 
 use crate::ast::doc_of;
+use crate::ctxt::Ctxt;
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields};
+use syn::{Data, DeriveInput, Field, Fields, Generics};
 
+/// `impl Params` for the struct, or the errors beside a stub impl.
 pub fn derive(input: DeriveInput) -> TokenStream {
-    let ident = &input.ident;
-    let fields = match &input.data {
-        Data::Struct(s) => match &s.fields {
-            Fields::Named(named) => named.named.iter().collect::<Vec<_>>(),
-            Fields::Unit => Vec::new(),
-            Fields::Unnamed(u) => {
-                return syn::Error::new(
-                    u.span(),
-                    "#[derive(Params)] needs named fields: each field is a `--flag`",
-                )
-                .to_compile_error()
-            }
-        },
-        _ => {
-            return syn::Error::new(
-                input.ident.span(),
-                "#[derive(Params)] goes on a struct with named fields",
-            )
-            .to_compile_error()
+    let ctxt = Ctxt::new();
+    let fields = fields(&input, &ctxt);
+    let generics = with_bounds(&input, &fields);
+    match ctxt.check() {
+        Ok(()) => expand(&input, &generics, &fields),
+        Err(errors) => {
+            let mut out = fallback(&input, &generics);
+            out.extend(errors.into_compile_error());
+            out
         }
-    };
+    }
+}
+
+/// The named fields of a struct; each is a `--flag`.
+fn fields<'a>(input: &'a DeriveInput, ctxt: &Ctxt) -> Vec<&'a Field> {
+    let ident = &input.ident;
+    match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(named) => return named.named.iter().collect(),
+            Fields::Unit => {}
+            Fields::Unnamed(unnamed) => ctxt.error_spanned_by(
+                unnamed,
+                "#[derive(Params)] needs named fields: each field is a `--flag`",
+            ),
+        },
+        Data::Enum(e) => {
+            let keyword = e.enum_token;
+            ctxt.error_spanned_by(
+                quote!(#keyword #ident),
+                "#[derive(Params)] goes on a struct with named fields",
+            );
+        }
+        Data::Union(u) => {
+            let keyword = u.union_token;
+            ctxt.error_spanned_by(
+                quote!(#keyword #ident),
+                "#[derive(Params)] goes on a struct with named fields",
+            );
+        }
+    }
+    Vec::new()
+}
+
+/// The struct's generics with what the impl needs of them. A generic params struct gets
+/// `Params` wherever the struct has `Params`' supertraits and its fields can be parsed and
+/// shown, so the derive asks for exactly that rather than guessing bounds on each
+/// parameter; a struct without generics gets no bounds, as its types are known.
+fn with_bounds(input: &DeriveInput, fields: &[&Field]) -> Generics {
+    let mut generics = input.generics.clone();
+    if generics.params.is_empty() {
+        return generics;
+    }
+    let ident = &input.ident;
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let where_clause = generics.make_where_clause();
+    where_clause.predicates.push(syn::parse_quote! {
+        #ident #ty_generics: ::flow_core::__private::Serialize
+            + ::flow_core::__private::DeserializeOwned
+            + ::core::default::Default
+            + ::core::clone::Clone
+            + ::core::marker::Send
+            + ::core::marker::Sync
+            + 'static
+    });
+    for field in fields {
+        let ty = &field.ty;
+        where_clause.predicates.push(syn::parse_quote! {
+            #ty: ::flow_core::__private::Serialize + ::flow_core::__private::DeserializeOwned
+        });
+    }
+    generics
+}
+
+fn expand(input: &DeriveInput, generics: &Generics, fields: &[&Field]) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let names: Vec<String> = fields
         .iter()
         .map(|f| f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default())
@@ -41,7 +97,7 @@ pub fn derive(input: DeriveInput) -> TokenStream {
         .collect();
     let helps: Vec<String> = fields.iter().map(|f| doc_of(&f.attrs)).collect();
     quote! {
-        impl ::flow_core::__private::Params for #ident {
+        impl #impl_generics ::flow_core::__private::Params for #ident #ty_generics #where_clause {
             fn specs() -> ::flow_core::__private::Vec<::flow_core::__private::ParamSpec> {
                 let __defaults = <Self as ::core::default::Default>::default();
                 ::flow_core::__private::Vec::from([
@@ -72,6 +128,34 @@ pub fn derive(input: DeriveInput) -> TokenStream {
                     #(#names => ::flow_core::__private::check_value::<#types>(#names, #type_names, value),)*
                     _ => ::flow_core::__private::Result::Err(::flow_core::__private::unknown::<Self>(name)),
                 }
+            }
+        }
+    }
+}
+
+/// With errors: an `impl Params` that is never run, so a flow naming this type as its
+/// params does not add errors of its own (thiserror's `fallback.rs`).
+fn fallback(input: &DeriveInput, generics: &Generics) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    quote! {
+        impl #impl_generics ::flow_core::__private::Params for #ident #ty_generics #where_clause {
+            fn specs() -> ::flow_core::__private::Vec<::flow_core::__private::ParamSpec> {
+                ::core::unreachable!("#[derive(Params)] reported errors")
+            }
+
+            fn parse_field(
+                _name: &str,
+                _raw: &str,
+            ) -> ::flow_core::__private::Result<::flow_core::__private::Value, ::flow_core::__private::ParamError> {
+                ::core::unreachable!("#[derive(Params)] reported errors")
+            }
+
+            fn check_field(
+                _name: &str,
+                _value: &::flow_core::__private::Value,
+            ) -> ::flow_core::__private::Result<(), ::flow_core::__private::ParamError> {
+                ::core::unreachable!("#[derive(Params)] reported errors")
             }
         }
     }

@@ -11,9 +11,9 @@ impl F {
     #[step(foreach = itmes, next = item)]
     fn start(&mut self) {}
     #[step(next = join)]
-    fn item(&mut self, i: &u32) {}
+    fn item(&mut self, _i: &u32) {}
     #[step(next = end)]
-    fn join(&mut self, inputs: Inputs<Self>) {}
+    fn join(&mut self, _inputs: Inputs<Self>) {}
     #[step]
     fn end(&mut self) {}
 }

@@ -11,7 +11,7 @@ impl F {
     #[step(next = a)]
     fn start(&mut self) {}
     #[step(next = end)]
-    fn a(&mut self, item: &u32) {}
+    fn a(&mut self, item: &u32) { self.x = *item; }
     #[step]
     fn end(&mut self) {}
 }

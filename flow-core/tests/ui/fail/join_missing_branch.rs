@@ -17,9 +17,9 @@ impl F {
     #[step(next = other_join)]
     fn c(&mut self) {}
     #[step(next = other_join)]
-    fn join(&mut self, inputs: Inputs<Self>) {}
+    fn join(&mut self, _inputs: Inputs<Self>) {}
     #[step(next = end)]
-    fn other_join(&mut self, inputs: Inputs<Self>) {}
+    fn other_join(&mut self, _inputs: Inputs<Self>) {}
     #[step]
     fn end(&mut self) {}
 }

@@ -13,11 +13,11 @@ impl F {
     #[step(foreach = items, next = item)]
     fn a(&mut self) {}
     #[step(next = join)]
-    fn item(&mut self, i: &u32) {}
+    fn item(&mut self, _i: &u32) {}
     #[step(next = join)]
     fn b(&mut self) {}
     #[step(next = end)]
-    fn join(&mut self, inputs: Inputs<Self>) {}
+    fn join(&mut self, _inputs: Inputs<Self>) {}
     #[step]
     fn end(&mut self) {}
 }

@@ -11,7 +11,7 @@ impl F {
     #[step(foreach = items, next = item)]
     fn start(&mut self) {}
     #[step(next = end)]
-    fn item(&mut self, i: &u32) {}
+    fn item(&mut self, _i: &u32) {}
     #[step]
     fn end(&mut self) {}
 }

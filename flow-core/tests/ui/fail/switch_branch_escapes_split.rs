@@ -19,7 +19,7 @@ impl F {
     #[step(next = join)]
     fn b(&mut self) {}
     #[step(next = end)]
-    fn join(&mut self, inputs: Inputs<Self>) {}
+    fn join(&mut self, _inputs: Inputs<Self>) {}
     #[step]
     fn end(&mut self) {}
 }

@@ -1,0 +1,455 @@
+//! The options of `#[flow(...)]` and `#[step(...)]`: what they parse into, and one table per
+//! attribute (and per `group(...)` in it) read by `option_table.rs`. Every bad option is
+//! reported (unknown, given twice, a value of the wrong shape), not only the first. Values
+//! are only parsed here; whether a duration or a number is in range is `check.rs`'s.
+
+use crate::ctxt::Ctxt;
+use crate::option_table::{
+    bad, group, ident, ident_list, is_bare, lit_bool, lit_int, lit_str, value, value_as,
+    OptionList, Place, Spec, Table,
+};
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::{token, Attribute, Expr, Ident, LitInt, LitStr, Meta, Type};
+
+/// An option's value with the tokens of the whole option (`next = [a, b]`), which errors
+/// about the option underline.
+pub struct Given<T> {
+    /// What the option says.
+    pub value: T,
+    /// `name = value` as written.
+    pub tokens: TokenStream,
+}
+
+impl<T> Given<T> {
+    fn new(meta: &ParseNestedMeta, written: &impl ToTokens, value: T) -> Self {
+        let path = &meta.path;
+        Given {
+            value,
+            tokens: quote!(#path = #written),
+        }
+    }
+}
+
+/// `#[flow(params = T, schedule = "...", tags = ["..."])]`.
+#[derive(Default)]
+pub struct FlowArgs {
+    pub params: Option<Type>,
+    pub schedule: Option<LitStr>,
+    pub tags: Vec<LitStr>,
+}
+
+/// Where `next` goes: one step, or every step of a split.
+pub enum Next {
+    Step(Ident),
+    Split(Vec<Ident>),
+}
+
+/// Everything written inside one `#[step(...)]`.
+#[derive(Default)]
+pub struct StepArgs {
+    pub next: Option<Given<Next>>,
+    pub foreach: Option<Given<Ident>>,
+    pub switch: Option<Given<Vec<Ident>>>,
+    pub retry_times: Option<LitInt>,
+    pub retry_backoff: Option<LitStr>,
+    pub timeout: Option<LitStr>,
+    pub catch: Option<bool>,
+    pub cpu: Option<LitInt>,
+    pub memory: Option<LitInt>,
+    pub gpu: Option<LitInt>,
+    pub image: Option<LitStr>,
+    pub queue: Option<LitStr>,
+    pub job_role: Option<LitStr>,
+    /// An error left the step's transition unknown, so the graph rules are not checked:
+    /// they would report the consequences of the mistake rather than the mistake.
+    pub transition_unknown: bool,
+}
+
+impl FlowArgs {
+    /// The arguments of `#[flow(...)]`; what is wrong goes to `ctxt`.
+    pub fn parse(tokens: TokenStream, ctxt: &Ctxt) -> FlowArgs {
+        let mut args = FlowArgs::default();
+        let mut list = OptionList::new(&FLOW, ctxt);
+        let parser = syn::meta::parser(|meta| list.option(&mut args, meta));
+        if let Err(e) = parser.parse2(tokens) {
+            ctxt.syn_error(e);
+        }
+        args
+    }
+}
+
+impl StepArgs {
+    /// The options of one `#[step]` attribute; what is wrong goes to `ctxt`.
+    pub fn parse(attr: &Attribute, ctxt: &Ctxt) -> StepArgs {
+        let mut args = StepArgs::default();
+        match &attr.meta {
+            Meta::Path(_) => {}
+            Meta::NameValue(_) => {
+                ctxt.error_spanned_by(
+                    attr,
+                    "write a step's options in parentheses: `#[step(next = end)]`",
+                );
+                args.transition_unknown = true;
+            }
+            Meta::List(_) => {
+                let mut list = OptionList::new(&STEP, ctxt);
+                let parsed = attr.parse_nested_meta(|meta| list.option(&mut args, meta));
+                if let Err(e) = parsed {
+                    ctxt.syn_error(e);
+                    list.transition_unknown = true;
+                }
+                // An unknown option may be a misspelled transition, but only if none was given.
+                let no_transition =
+                    args.next.is_none() && args.foreach.is_none() && args.switch.is_none();
+                args.transition_unknown =
+                    list.transition_unknown || (list.unknown_given && no_transition);
+            }
+        }
+        args
+    }
+}
+
+const FLOW: Table<FlowArgs> = Table {
+    place: Place::Flow,
+    specs: &[
+        Spec {
+            name: "params",
+            takes: "the flow's params type: `params = MyParams`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.params = Some(value_as::<Type>(meta)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "schedule",
+            takes: "a schedule expression as a string: `schedule = \"cron(0 6 * * ? *)\"`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.schedule = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "tags",
+            takes: "a list of strings: `tags = [\"nightly\"]`",
+            transition: false,
+            parse: |args, meta, _| {
+                let expr = value(meta)?;
+                let Expr::Array(list) = &expr else {
+                    return Err(bad(&expr));
+                };
+                args.tags = list.elems.iter().map(lit_str).collect::<Result<_, _>>()?;
+                Ok(())
+            },
+        },
+    ],
+};
+
+const STEP: Table<StepArgs> = Table {
+    place: Place::Step,
+    specs: &[
+        Spec {
+            name: "next",
+            takes: "the step to go on to, or a list of steps to run in parallel: \
+                    `next = end` or `next = [a, b]`",
+            transition: true,
+            parse: |args, meta, _| {
+                let expr = value(meta)?;
+                let next = match &expr {
+                    Expr::Array(_) => Next::Split(ident_list(&expr)?),
+                    _ => Next::Step(ident(&expr)?),
+                };
+                args.next = Some(Given::new(meta, &expr, next));
+                Ok(())
+            },
+        },
+        Spec {
+            name: "foreach",
+            takes: "a field of the flow to fan out over: `foreach = items, next = body`",
+            transition: true,
+            parse: |args, meta, _| {
+                let expr = value(meta)?;
+                let field = ident(&expr)?;
+                args.foreach = Some(Given::new(meta, &expr, field));
+                Ok(())
+            },
+        },
+        Spec {
+            name: "switch",
+            takes: "the list of steps it chooses from: `switch = [a, b]`",
+            transition: true,
+            parse: |args, meta, _| {
+                let expr = value(meta)?;
+                let targets = ident_list(&expr)?;
+                args.switch = Some(Given::new(meta, &expr, targets));
+                Ok(())
+            },
+        },
+        Spec {
+            name: "retry",
+            takes: "a number of retries, or `retry(times = 3, backoff = \"2s\")`",
+            transition: false,
+            parse: |args, meta, ctxt| {
+                if meta.input.peek(token::Paren) {
+                    return group(args, meta, ctxt, &RETRY);
+                }
+                args.retry_times = Some(lit_int(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "timeout",
+            takes: "a duration string: `timeout = \"10m\"`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.timeout = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "catch",
+            takes: "no value (`catch`), or `catch = true` or `catch = false`",
+            transition: false,
+            parse: |args, meta, _| {
+                let catch = is_bare(meta) || lit_bool(&value(meta)?)?.value;
+                args.catch = Some(catch);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "resources",
+            takes: "a list: `resources(cpu = 2, memory = 4096, gpu = 1)`",
+            transition: false,
+            parse: |args, meta, ctxt| group(args, meta, ctxt, &RESOURCES),
+        },
+        Spec {
+            name: "batch",
+            takes: "a list: `batch(image = \"...\", queue = \"...\", job_role = \"...\")`",
+            transition: false,
+            parse: |args, meta, ctxt| group(args, meta, ctxt, &BATCH),
+        },
+    ],
+};
+
+const RETRY: Table<StepArgs> = Table {
+    place: Place::Group("retry"),
+    specs: &[
+        Spec {
+            name: "times",
+            takes: "a whole number: `times = 3`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.retry_times = Some(lit_int(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "backoff",
+            takes: "a duration string: `backoff = \"2s\"`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.retry_backoff = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+    ],
+};
+
+const RESOURCES: Table<StepArgs> = Table {
+    place: Place::Group("resources"),
+    specs: &[
+        Spec {
+            name: "cpu",
+            takes: "a whole number of vCPUs: `cpu = 2`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.cpu = Some(lit_int(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "memory",
+            takes: "a whole number of MiB: `memory = 4096`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.memory = Some(lit_int(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "gpu",
+            takes: "a whole number of GPUs: `gpu = 1`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.gpu = Some(lit_int(&value(meta)?)?);
+                Ok(())
+            },
+        },
+    ],
+};
+
+const BATCH: Table<StepArgs> = Table {
+    place: Place::Group("batch"),
+    specs: &[
+        Spec {
+            name: "image",
+            takes: "a container image as a string: `image = \"repo/image:tag\"`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.image = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "queue",
+            takes: "a job queue name as a string: `queue = \"my-queue\"`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.queue = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "job_role",
+            takes: "an IAM role ARN as a string: `job_role = \"arn:aws:iam::...\"`",
+            transition: false,
+            parse: |args, meta, _| {
+                args.job_role = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step_args(attr: Attribute) -> (StepArgs, Vec<String>) {
+        let ctxt = Ctxt::new();
+        let args = StepArgs::parse(&attr, &ctxt);
+        let errors = match ctxt.check() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (args, errors)
+    }
+
+    #[test]
+    fn every_option_parses() {
+        let (args, errors) = step_args(syn::parse_quote! {
+            #[step(next = [a, b], retry(times = 3, backoff = "2s"), timeout = "10m", catch,
+                   resources(cpu = 2, memory = 4096, gpu = 1),
+                   batch(image = "img", queue = "q", job_role = "r"))]
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let Some(Given {
+            value: Next::Split(targets),
+            ..
+        }) = &args.next
+        else {
+            panic!("`next = [a, b]` is a split");
+        };
+        assert_eq!(targets.len(), 2);
+        assert_eq!(args.retry_times.unwrap().base10_digits(), "3");
+        assert_eq!(args.retry_backoff.unwrap().value(), "2s");
+        assert_eq!(args.timeout.unwrap().value(), "10m");
+        assert_eq!(args.catch, Some(true));
+        assert_eq!(args.memory.unwrap().base10_digits(), "4096");
+        assert_eq!(args.job_role.unwrap().value(), "r");
+        assert!(!args.transition_unknown);
+    }
+
+    #[test]
+    fn every_bad_option_is_reported_and_parsing_goes_on() {
+        let (args, errors) = step_args(syn::parse_quote! {
+            #[step(retyr = 3, timeout = 10, timeout = "1m", catch = "yes",
+                   resources(cpu = 2, cpus = 3, cpu = 4), batch = "img", next = end)]
+        });
+        assert_eq!(errors.len(), 7, "{errors:?}");
+        assert!(errors[0].starts_with("unknown step option `retyr`; did you mean `retry`?"));
+        assert!(errors[1].starts_with("step option `timeout` takes a duration string"));
+        assert_eq!(errors[2], "step option `timeout` is given twice; keep one");
+        assert!(errors[3].starts_with("step option `catch` takes no value"));
+        assert!(errors[4].starts_with("unknown option `cpus` in `resources(...)`"));
+        assert_eq!(
+            errors[5],
+            "option `cpu` in `resources(...)` is given twice; keep one"
+        );
+        assert!(errors[6].starts_with("step option `batch` takes a list"));
+        // The options after the bad ones are still read, and the transition is known.
+        assert!(matches!(
+            args.next,
+            Some(Given {
+                value: Next::Step(_),
+                ..
+            })
+        ));
+        assert_eq!(args.cpu.unwrap().base10_digits(), "2");
+        assert!(!args.transition_unknown);
+    }
+
+    #[test]
+    fn an_unknown_option_without_a_transition_leaves_the_transition_unknown() {
+        let (args, errors) = step_args(syn::parse_quote!(#[step(nxt = end)]));
+        assert_eq!(errors.len(), 1);
+        assert!(args.transition_unknown);
+        let (args, errors) = step_args(syn::parse_quote!(#[step(next = end.x)]));
+        assert_eq!(errors.len(), 1);
+        assert!(args.transition_unknown);
+    }
+
+    #[test]
+    fn a_missing_comma_is_reported_at_what_follows() {
+        let (_, errors) = step_args(syn::parse_quote!(#[step(next = end timeout = "1m")]));
+        assert_eq!(errors, ["expected `,` after step option `next`"]);
+    }
+
+    #[test]
+    fn flow_options_parse_with_commas_inside_the_params_type() {
+        let ctxt = Ctxt::new();
+        let args = FlowArgs::parse(
+            quote!(params = P<'static, u32>, schedule = "rate(1 day)", tags = ["a", "b"]),
+            &ctxt,
+        );
+        ctxt.check().unwrap();
+        let params = args.params.unwrap();
+        assert_eq!(
+            quote!(#params).to_string(),
+            quote!(P<'static, u32>).to_string()
+        );
+        assert_eq!(args.schedule.unwrap().value(), "rate(1 day)");
+        assert_eq!(args.tags.len(), 2);
+    }
+
+    #[test]
+    fn flow_options_report_every_mistake() {
+        let ctxt = Ctxt::new();
+        let args = FlowArgs::parse(
+            quote!(
+                parms = P,
+                schedule = rate(1 day),
+                tags = ["a", 1],
+                params = Q,
+                params = R
+            ),
+            &ctxt,
+        );
+        let errors: Vec<String> = ctxt
+            .check()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(errors[0].starts_with("unknown flow option `parms`; did you mean `params`?"));
+        assert!(errors[1].starts_with("flow option `schedule` takes a schedule expression"));
+        assert!(errors[2].starts_with("flow option `tags` takes a list of strings"));
+        assert_eq!(errors[3], "flow option `params` is given twice; keep one");
+        assert!(args.params.is_some());
+    }
+}
