@@ -29,6 +29,7 @@ pub mod cli;
 pub mod fs_store;
 pub(crate) mod logs;
 pub(crate) mod progress;
+pub mod report;
 pub mod runner;
 pub(crate) mod scheduler;
 pub(crate) mod step_command;
