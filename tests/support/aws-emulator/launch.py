@@ -3,11 +3,14 @@ where it is, and stops it when the caller goes away.
 
 Usage:  $FLOW_MOTO_PYTHON launch.py [--log-dir DIR] [--max-parallel N] [--path-prefix DIR]...
                                      [--queue NAME] [--compute-env NAME] [--region R] [--no-stdin]
+                                     [--fault NAME=VALUE]...
 
 1. picks a free port on 127.0.0.1 and starts moto_sfn_server.py with MOTO_PORT=port,
    MOTO_BATCH_RUN_LOCAL=1, MOTO_BATCH_LOG_DIR=--log-dir, MOTO_BATCH_MAX_PARALLEL=--max-parallel and
    the --path-prefix dirs first on PATH (Batch jobs run as local processes with the server's PATH,
    so that is how they find the flow binary); server output goes to <log-dir>/moto-server.log;
+   the fault and strictness variables of moto_sfn_server.py (FAULT_VARS) reach the server from
+   this process's environment or from --fault NAME=VALUE (which wins);
 2. waits (--startup-timeout, default 30 s) until GET /moto-api/config answers, posts
    {"batch":{"use_docker":false},"stepfunctions":{"execute_state_machine":true}}, and creates the
    IAM service role, UNMANAGED compute environment and job queue (setup_batch.py);
@@ -40,6 +43,10 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = {"batch": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
+# The server's fault injection switches (see moto_sfn_server.py's docstring); --fault accepts only these,
+# so a misspelt fault fails the launch instead of silently testing nothing.
+FAULT_VARS = ("MOTO_BATCH_SUBMIT_TPS", "MOTO_BATCH_HOST_FAILURE_EVERY", "MOTO_BATCH_HOST_FAILURE_AFTER",
+              "MOTO_SFN_DESCRIBE_LAG")
 
 
 def _reexec_with_venv():
@@ -111,6 +118,7 @@ def start_server(args, server_log):
         port = free_port()
         env = dict(os.environ, MOTO_PORT=str(port), MOTO_BATCH_RUN_LOCAL="1", MOTO_BATCH_LOG_DIR=args.log_dir,
                    MOTO_BATCH_MAX_PARALLEL=str(args.max_parallel), PATH=path, PYTHONUNBUFFERED="1")
+        env.update(args.fault)
         with open(server_log, "ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, os.path.join(HERE, "moto_sfn_server.py"), "-H", "127.0.0.1", "-p", str(port)],
@@ -158,6 +166,14 @@ def stop_server(proc, grace=15):
         proc.wait()
 
 
+def fault(text):
+    """argparse type of --fault: NAME=VALUE with NAME one of FAULT_VARS."""
+    name, eq, value = text.partition("=")
+    if not eq or name not in FAULT_VARS:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE with NAME one of {', '.join(FAULT_VARS)}")
+    return name, value
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -172,7 +188,10 @@ def main():
     ap.add_argument("--region", default="us-east-1")
     ap.add_argument("--startup-timeout", type=float, default=30.0, help="seconds (default 30)")
     ap.add_argument("--no-stdin", action="store_true", help="ignore stdin; run until SIGTERM/SIGINT (manual use)")
+    ap.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE", type=fault,
+                    help="set one of the server's fault variables (repeatable): " + ", ".join(FAULT_VARS))
     args = ap.parse_args()
+    args.fault = dict(args.fault)
 
     args.log_dir = os.path.abspath(args.log_dir or tempfile.mkdtemp(prefix="flowrs-moto-"))
     os.makedirs(args.log_dir, exist_ok=True)

@@ -15,6 +15,18 @@ Always applied:
 MOTO_BATCH_RUN_LOCAL=1 (see "local Batch runner" below): every Batch job attempt runs its container
   command as a local subprocess (no docker); logs in $MOTO_BATCH_LOG_DIR (default: moto-batch-logs in the temp dir)
   /<jobId>-<attempt>.log; at most $MOTO_BATCH_MAX_PARALLEL (default 8) attempts run at once.
+  Like real Batch, an attempt killed for exceeding attemptDurationSeconds is not retried.
+Real-AWS behaviour that moto leaves out (always on):
+  5. EventBridge rule names and NamePrefix: 1-64 characters of [.-_A-Za-z0-9] (ValidationException).
+  6. An SFN Batch task that fails with an unmodelled Batch error (throttling) is named Batch.AWSBatchException,
+     as the real service names it; ClientException and ServerException keep their names.
+Faults to inject (off unless set):
+  MOTO_BATCH_SUBMIT_TPS=R        SubmitJob beyond R per second (burst R) -> HTTP 429 TooManyRequestsException
+  MOTO_BATCH_HOST_FAILURE_EVERY=N the first attempt of every Nth submitted job is reported as
+                                 "Host EC2 (instance ...) terminated." after its process ran (or was killed at
+                                 MOTO_BATCH_HOST_FAILURE_AFTER seconds, default 0.5): a Spot reclaim
+  MOTO_SFN_DESCRIBE_LAG=1        the first DescribeExecution of each execution -> ExecutionDoesNotExist
+                                 (DescribeExecution is eventually consistent on AWS)
 """
 import os, sys, tempfile, uuid
 import moto
@@ -133,7 +145,9 @@ if os.environ.get("MOTO_BATCH_RUN_LOCAL") == "1":
         return part
 
     def _retry_allowed(rs, rc, status_reason, reason):
-        """retryStrategy.evaluateOnExit: first matching condition decides; no match -> retry."""
+        """retryStrategy.evaluateOnExit: first matching condition decides; no match -> retry.
+        A job terminated for exceeding its timeout is never retried (AWS Batch "Job timeouts")."""
+        if status_reason == "Job attempt duration exceeded timeout": return False
         for c in rs.get("evaluateOnExit") or []:
             if (fnmatchcase(str(rc), c.get("onExitCode", "*")) and fnmatchcase(status_reason, c.get("onStatusReason", "*"))
                     and fnmatchcase(reason, c.get("onReason", "*"))):
@@ -176,14 +190,21 @@ if os.environ.get("MOTO_BATCH_RUN_LOCAL") == "1":
                 out.write(f"{e}\n".encode()); rc, why = 127, f"CannotStartContainerError: {e}"[:255]
             else:
                 _LIVE.add(p); _to(job, "RUNNING")
+                host_dies = n == 1 and getattr(job, "_host_failure", False)
                 while p.poll() is None:
-                    late = limit and (datetime.now() - job.job_started_at).total_seconds() > limit
-                    if job.stop or late:
-                        why = job.job_stopped_reason if job.stop else "Job attempt duration exceeded timeout"
+                    ran = (datetime.now() - job.job_started_at).total_seconds()
+                    late = limit and ran > limit
+                    if job.stop or late or (host_dies and ran > _HOST_AFTER):
+                        why = job.job_stopped_reason if job.stop else \
+                            "Job attempt duration exceeded timeout" if late else why
                         _kill(p); break
                     time.sleep(0.1)
                 _LIVE.discard(p)
                 rc = p.returncode if p.returncode >= 0 else 128 - p.returncode   # killed by signal s -> 128+s
+                if host_dies and not job.stop:      # Spot reclaim: the attempt fails whatever the process did
+                    why = "Host EC2 (instance i-0fa17ed000000000) terminated."
+                    rc = rc or 143
+                    out.write(f"injected fault: {why}\n".encode())
         job.exit_code, job.job_stopped_reason, job._reason = rc, why, f"exit code {rc}; log {path}"
         a = job.latest_attempt
         a["container"].update(exitCode=rc, reason=job._reason, logStreamName=job.log_stream_name)
@@ -229,6 +250,80 @@ if os.environ.get("MOTO_BATCH_RUN_LOCAL") == "1":
         for p in list(_LIVE):
             try: os.killpg(p.pid, signal.SIGKILL)
             except OSError: pass
+
+# ---- 5. EventBridge rule names: 1-64 chars [.-_A-Za-z0-9] (moto accepts any length)
+import re as _re
+from moto.events.exceptions import ValidationException as _EvValidation
+from moto.events.responses import EventsHandler as _EH
+def _check_rule_names(method, param):
+    orig = getattr(_EH, method)
+    def wrapped(self):
+        v = self._get_param(param)
+        if v is not None and not _re.fullmatch(r"[\.\-_A-Za-z0-9]{1,64}", v):
+            raise _EvValidation(f"1 validation error detected: Value '{v}' at '{param[0].lower() + param[1:]}' "
+                                "failed to satisfy constraint: Member must have length less than or equal to 64 "
+                                "and match pattern [\\.\\-_A-Za-z0-9]+")
+        return orig(self)
+    setattr(_EH, method, wrapped)
+for _m, _p in [("put_rule", "Name"), ("list_rules", "NamePrefix"), ("delete_rule", "Name"), ("describe_rule", "Name"),
+               ("put_targets", "Rule"), ("remove_targets", "Rule"), ("list_targets_by_rule", "Rule"),
+               ("enable_rule", "Name"), ("disable_rule", "Name")]:
+    if hasattr(_EH, _m): _check_rule_names(_m, _p)
+
+# ---- 6. SFN names an unmodelled Batch error (e.g. throttling, HTTP 429) Batch.AWSBatchException
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch import \
+    StateTaskServiceBatch as _SB
+from botocore.exceptions import ClientError as _ClientError
+_orig_from_error = _SB._from_error
+def _from_error(self, env, ex):
+    if isinstance(ex, _ClientError) and ex.response["Error"]["Code"] not in ("ClientException", "ServerException"):
+        ex.response["Error"]["Code"] = "AWSBatchException"
+    return _orig_from_error(self, env, ex)
+_SB._from_error = _from_error
+
+# ---- fault injection
+import threading as _th, time as _time
+from moto.core.exceptions import AWSError as _AWSError
+_TPS = float(os.environ.get("MOTO_BATCH_SUBMIT_TPS") or 0)
+_HOST_EVERY = int(os.environ.get("MOTO_BATCH_HOST_FAILURE_EVERY") or 0)
+_HOST_AFTER = float(os.environ.get("MOTO_BATCH_HOST_FAILURE_AFTER") or 0.5)
+_fault_lock, _bucket, _submitted = _th.Lock(), [_TPS, _time.monotonic()], [0]
+class _TooManyRequests(_AWSError):
+    TYPE = "TooManyRequestsException"
+    STATUS = 429
+if _TPS or _HOST_EVERY:
+    from moto.batch.responses import BatchResponse as _BR
+    _orig_submit2 = _BR.submitjob
+    def _submit_faulty(self):
+        with _fault_lock:
+            if _TPS:
+                tokens, last = _bucket; now = _time.monotonic()
+                tokens = min(_TPS, tokens + (now - last) * _TPS)
+                if tokens < 1:
+                    _bucket[:] = [tokens, now]; raise _TooManyRequests("Too Many Requests")
+                _bucket[:] = [tokens - 1, now]
+            _submitted[0] += 1; k = _submitted[0]
+        _tl_fault.host = bool(_HOST_EVERY) and k % _HOST_EVERY == 0
+        try: return _orig_submit2(self)
+        finally: _tl_fault.host = False
+    _BR.submitjob = _submit_faulty
+    _tl_fault = _th.local()
+    _orig_init2 = Job.__init__
+    def _init_faulty(self, *a, **kw):
+        _orig_init2(self, *a, **kw)
+        self._host_failure = getattr(_tl_fault, "host", False)
+    Job.__init__ = _init_faulty
+if os.environ.get("MOTO_SFN_DESCRIBE_LAG") == "1":
+    from moto.stepfunctions.responses import StepFunctionResponse as _SR
+    from moto.stepfunctions.exceptions import ExecutionDoesNotExist as _NoExec
+    _described, _orig_desc = set(), _SR.describe_execution
+    def _describe_lagging(self):
+        arn = self._get_param("executionArn")
+        with _fault_lock:
+            first = arn not in _described; _described.add(arn)
+        if first: raise _NoExec(f"Execution Does Not Exist: '{arn}'")
+        return _orig_desc(self)
+    _SR.describe_execution = _describe_lagging
 
 # ---- start moto_server (it sets MOTO_PORT from -p when unset; SFN integrations call back on that port)
 from moto.server import main
