@@ -257,6 +257,101 @@ impl TrainingFlow {
     fn end(&mut self) {}
 }
 
+/// A split inside a foreach and a foreach inside a split branch (tasks two indices deep).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WordsFlow {
+    pub words: Vec<String>,
+    pub word: String,
+    pub length: usize,
+    pub letters: Vec<char>,
+    pub code: u32,
+    pub code_sum: u32,
+    pub summaries: Vec<String>,
+}
+
+#[flow]
+impl WordsFlow {
+    #[step(foreach = words, next = word_start)]
+    fn start(&mut self) {
+        self.words = vec!["flow".into(), "rust".into(), "map".into()];
+    }
+
+    #[step(next = [length, letters])]
+    fn word_start(&mut self, word: &str) {
+        self.word = word.to_string();
+    }
+
+    #[step(next = word_join)]
+    fn length(&mut self) {
+        self.length = self.word.len();
+    }
+
+    #[step(foreach = letters, next = letter)]
+    fn letters(&mut self) {
+        self.letters = self.word.chars().collect();
+    }
+
+    #[step(next = letters_join)]
+    fn letter(&mut self, letter: &char) {
+        self.code = u32::from(*letter);
+    }
+
+    #[step(next = word_join)]
+    fn letters_join(&mut self, letters: Inputs<Self>) {
+        self.code_sum = letters.iter().map(|l| l.code).sum();
+    }
+
+    #[step(next = join)]
+    fn word_join(&mut self, branches: Inputs<Self>) {
+        let length = branches.from_step("length").map_or(0, |b| b.length);
+        let sum = branches.from_step("letters_join").map_or(0, |b| b.code_sum);
+        self.summaries = vec![format!("{}:{length}:{sum}", self.word)];
+    }
+
+    #[step(next = end)]
+    fn join(&mut self, words: Inputs<Self>) {
+        self.summaries = words.iter().flat_map(|w| w.summaries.clone()).collect();
+    }
+
+    #[step]
+    fn end(&mut self) {}
+}
+
+/// While unset, items 2 and 3 of `GatedFlow::wait` do not finish.
+static RELEASE: AtomicBool = AtomicBool::new(false);
+
+/// A run that can be held in the middle, to report on it while it goes on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GatedFlow {
+    pub items: Vec<u32>,
+    pub item: u32,
+    pub seen: Vec<u32>,
+}
+
+#[flow]
+impl GatedFlow {
+    #[step(foreach = items, next = wait)]
+    fn start(&mut self) {
+        self.items = (0..4).collect();
+    }
+
+    #[step(next = join)]
+    fn wait(&mut self, item: &u32) {
+        while *item >= 2 && !RELEASE.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.item = *item;
+    }
+
+    #[step(next = end)]
+    fn join(&mut self, items: Inputs<Self>) {
+        self.seen = items.iter().map(|i| i.item).collect();
+    }
+
+    #[step]
+    fn end(&mut self) {}
+}
+
 const LARGE_ITEMS: u32 = 10_000;
 
 /// A 10,000-item foreach; every 2,500th item (from 7) fails and is caught.
@@ -585,6 +680,93 @@ async fn a_run_with_every_outcome_is_coloured_by_outcome() {
     assert!(html.contains("shard 5: attempt 2"));
     assert_self_contained(&html);
     open_in_chromium(&html, "showcase").assert_shows(&report);
+}
+
+#[tokio::test]
+async fn nested_foreaches_and_splits_count_every_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Runner::<WordsFlow>::new()
+        .datastore(dir.path())
+        .run()
+        .await
+        .unwrap();
+    assert!(run.succeeded(), "{:?}", run.error());
+    let report = report::build::<WordsFlow>(&run_store::<WordsFlow>(dir.path()), None)
+        .await
+        .unwrap();
+    let counts: Vec<(&str, usize)> = report
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.counts.total))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("start", 1),
+            ("word_start", 3),
+            ("length", 3),
+            ("letters", 3),
+            ("letter", 11),
+            ("letters_join", 3),
+            ("word_join", 3),
+            ("join", 1),
+            ("end", 1),
+        ]
+    );
+    assert!(report.steps.iter().all(|s| s.outcome == Outcome::Succeeded));
+    assert_eq!(report.step("letters").unwrap().foreach_items, 11);
+    let letter = report.step("letter").unwrap();
+    let keys: Vec<String> = letter.timings.iter().map(|t| t.index.key()).collect();
+    assert_eq!(keys[..5], ["0.0", "0.1", "0.2", "0.3", "1.0"]);
+    let html = report.to_html();
+    // Two foreach frames, one inside the other.
+    assert_eq!(html.matches("<rect class=\"frame\"").count(), 2);
+    assert!(html.contains("id=\"task-letter-2.1\""));
+    assert_self_contained(&html);
+    open_in_chromium(&html, "nested").assert_shows(&report);
+}
+
+#[tokio::test]
+async fn a_run_still_going_shows_what_is_running_and_what_is_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = run_store::<GatedFlow>(dir.path());
+    let run = Runner::<GatedFlow>::new()
+        .datastore(dir.path())
+        .max_workers(4)
+        .run();
+    // Reports on the run while items 2 and 3 are held, then lets them finish.
+    let observe = async {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let report = loop {
+            assert!(Instant::now() < deadline, "items 0 and 1 never finished");
+            if let Ok(report) = report::build::<GatedFlow>(&store, None).await {
+                if report.step("wait").unwrap().counts.total == 2 {
+                    break report;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        RELEASE.store(true, Ordering::SeqCst);
+        report
+    };
+    let (finished, report) = tokio::join!(run, observe);
+    assert_eq!(report.run.status, RunStatus::Running);
+    let outcome = |step: &str| report.step(step).unwrap().outcome;
+    assert_eq!(outcome("start"), Outcome::Succeeded);
+    assert_eq!(outcome("wait"), Outcome::Running);
+    assert_eq!(outcome("join"), Outcome::Pending);
+    assert_eq!(outcome("end"), Outcome::Pending);
+    let html = report.clone().with_refresh(Some(5)).to_html();
+    assert!(html.contains("<meta http-equiv=\"refresh\" content=\"5\">"));
+    assert!(html.contains("the run was still going"));
+    assert!(html.contains("<span class=\"pill big running\">running</span>"));
+    assert!(!report.to_html().contains("http-equiv=\"refresh\""));
+    assert_self_contained(&html);
+
+    let finished = finished.unwrap();
+    assert!(finished.succeeded(), "{:?}", finished.error());
+    let report = report::build::<GatedFlow>(&store, None).await.unwrap();
+    assert!(report.steps.iter().all(|s| s.outcome == Outcome::Succeeded));
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 /// A step with at most this many tasks has every task shown in full.
-pub const ALL_DETAILS_UP_TO: usize = 20;
+const ALL_DETAILS_UP_TO: usize = 20;
 /// A larger step shows in full at most this many failed tasks...
 const FAILED_DETAILS: usize = 20;
 /// ...this many retried ones...
@@ -28,6 +28,8 @@ const RETRIED_DETAILS: usize = 5;
 const SLOWEST_DETAILS: usize = 5;
 /// Task records read at once (requests in flight, on S3).
 const READ_CONCURRENCY: usize = 32;
+/// Tasks shown in full read at once.
+const DETAIL_CONCURRENCY: usize = 8;
 /// Characters of an artifact's JSON form shown as its preview.
 const PREVIEW_CHARS: usize = 200;
 /// A task whose state is larger than this (encoded) is not decoded for previews.
@@ -65,37 +67,89 @@ pub async fn collect<F: Flow>(
         records[i] = read_step(store, &run_id, step, analysis.foreach_depth(i)).await?;
     }
 
-    let live = record.status == RunStatus::Running;
+    let run = Reading {
+        store,
+        run: &run_id,
+        live: record.status == RunStatus::Running,
+        graph: &graph,
+        analysis: &analysis,
+        records: &records,
+        artifact_types: &artifact_types,
+    };
     let mut skipped = vec![false; graph.steps.len()];
     let mut steps = Vec::with_capacity(graph.steps.len());
     let mut totals = TaskCounts::default();
     for &i in &order {
-        let spec = &graph.steps[i];
-        let tasks = &records[i];
+        let step = run.step_report::<F>(i, &mut skipped).await?;
+        totals.merge(&step.counts);
+        steps.push(step);
+    }
+
+    Ok(Report {
+        generated_at_ms,
+        datastore: store.root(),
+        run: record,
+        graph,
+        graph_from_code,
+        steps,
+        totals,
+        artifact_types,
+        refresh_secs: None,
+    })
+}
+
+/// A run being read: what every step's report is made from.
+struct Reading<'a> {
+    store: &'a RunStore,
+    run: &'a RunId,
+    /// Whether the run may still be going.
+    live: bool,
+    graph: &'a FlowGraph,
+    analysis: &'a Analysis,
+    /// The task records of each step, by step index.
+    records: &'a [Vec<TaskRecord>],
+    artifact_types: &'a BTreeMap<String, String>,
+}
+
+impl Reading<'_> {
+    /// The report of step `i`; `skipped` holds, for the steps before it, whether a switch
+    /// kept them from running, and gets step `i`'s.
+    async fn step_report<F: Flow>(
+        &self,
+        i: usize,
+        skipped: &mut [bool],
+    ) -> Result<StepReport, ReportError> {
+        let spec = &self.graph.steps[i];
+        let tasks = &self.records[i];
         let mut counts = TaskCounts::default();
         for r in tasks {
             counts.add(r.status, r.attempts.len(), r.cloned_from.is_some());
         }
-        totals.merge(&counts);
-        skipped[i] = !live
+        let predecessors = &self.analysis.predecessors[i];
+        skipped[i] = !self.live
             && tasks.is_empty()
-            && !analysis.predecessors[i].is_empty()
-            && analysis.predecessors[i].iter().all(|&p| {
-                skipped[p] || chose_elsewhere(&graph.steps[p].transition, &records[p], &spec.name)
+            && !predecessors.is_empty()
+            && predecessors.iter().all(|&p| {
+                skipped[p]
+                    || chose_elsewhere(
+                        &self.graph.steps[p].transition,
+                        &self.records[p],
+                        &spec.name,
+                    )
             });
         let outcome = if counts.failed > 0 {
             Outcome::Failed
         } else if counts.caught > 0 {
             Outcome::Caught
         } else if counts.total > 0 {
-            if live && counts.total < expected_tasks(&analysis, &records, i) {
+            if self.live && counts.total < expected_tasks(self.analysis, self.records, i) {
                 Outcome::Running
             } else if counts.cloned == counts.total {
                 Outcome::Cloned
             } else {
                 Outcome::Succeeded
             }
-        } else if live {
+        } else if self.live {
             Outcome::Pending
         } else if skipped[i] {
             Outcome::Skipped
@@ -118,11 +172,21 @@ pub async fn collect<F: Flow>(
         for next in tasks.iter().filter_map(|r| r.switch_next.as_ref()) {
             *switch_choices.entry(next.clone()).or_insert(0) += 1;
         }
-        let mut details = Vec::new();
-        for (k, because) in pick_details(tasks, &timings) {
-            details.push(detail::<F>(store, &run_id, &tasks[k], because, &artifact_types).await?);
-        }
-        steps.push(StepReport {
+        // A few at a time: on S3 each is several requests (logs, blobs).
+        let details = futures::stream::iter(pick_details(tasks, &timings))
+            .map(|(k, because)| {
+                detail::<F>(
+                    self.store,
+                    self.run,
+                    &tasks[k],
+                    because,
+                    self.artifact_types,
+                )
+            })
+            .buffered(DETAIL_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(StepReport {
             name: spec.name.clone(),
             doc: spec.doc.clone(),
             kind: match &spec.transition {
@@ -142,20 +206,8 @@ pub async fn collect<F: Flow>(
             errors: error_groups(tasks),
             timings,
             details,
-        });
+        })
     }
-
-    Ok(Report {
-        generated_at_ms,
-        datastore: store.root(),
-        run: record,
-        graph,
-        graph_from_code,
-        steps,
-        totals,
-        artifact_types,
-        refresh_secs: None,
-    })
 }
 
 /// The steps in an order a reader follows: every step after its predecessors, and among

@@ -8,7 +8,8 @@
 //! order) and is then improved by barycenter sweeps while that removes crossings. Finally
 //! each layer's x positions are the least-squares fit to "centred over what it connects to"
 //! under the minimum spacing, so splits fan out symmetrically and joins sit under their
-//! branches. The body of each foreach gets a frame around it.
+//! branches; a long edge then runs straight where its neighbours leave room. The body of
+//! each foreach gets a frame around it.
 //!
 //! Pure geometry: sizes in, positions out; the SVG is drawn elsewhere.
 
@@ -201,7 +202,8 @@ pub fn layout(graph: &FlowGraph, analysis: &Analysis, sizes: &[NodeSize]) -> Gra
     let mut layers = initial_order(&items, &down, layer_count, index[flow_graph::START]);
     reduce_crossings(&mut layers, &up, &down);
 
-    let center = place_horizontally(&items, &layers, &up, &down);
+    let mut center = place_horizontally(&items, &layers, &up, &down);
+    straighten_long_edges(&items, &layers, &chains, &mut center);
 
     // Vertical positions: each layer as tall as its tallest step.
     let mut layer_height = vec![0.0f64; layer_count];
@@ -436,6 +438,54 @@ fn place_horizontally(
         }
     }
     center
+}
+
+/// The least distance between the centres of neighbours `a` and `b` of a layer: neighbours
+/// in different foreach frames need room for the frames between them.
+fn gap(items: &[Item], a: usize, b: usize) -> f64 {
+    let apart = items[a]
+        .frames
+        .symmetric_difference(&items[b].frames)
+        .count();
+    (items[a].width + items[b].width) / 2.0 + NODE_GAP + FRAME_PAD * apart as f64
+}
+
+/// Runs each long edge straight down from its source (or straight up from its target)
+/// where its neighbours leave room, instead of drifting between the two.
+fn straighten_long_edges(
+    items: &[Item],
+    layers: &[Vec<usize>],
+    chains: &[(usize, usize, usize, Vec<usize>)],
+    center: &mut [f64],
+) {
+    let mut slot = vec![(0, 0); items.len()];
+    for (l, layer) in layers.iter().enumerate() {
+        for (p, &i) in layer.iter().enumerate() {
+            slot[i] = (l, p);
+        }
+    }
+    for (u, v, _, chain) in chains {
+        if chain.is_empty() {
+            continue;
+        }
+        for x in [center[*u], center[*v]] {
+            let fits = chain.iter().all(|&k| {
+                let (l, p) = slot[k];
+                let layer = &layers[l];
+                let left_ok =
+                    p == 0 || x - center[layer[p - 1]] >= gap(items, layer[p - 1], k) - 1e-6;
+                let right_ok = p + 1 == layer.len()
+                    || center[layer[p + 1]] - x >= gap(items, k, layer[p + 1]) - 1e-6;
+                left_ok && right_ok
+            });
+            if fits {
+                for &k in chain {
+                    center[k] = x;
+                }
+                break;
+            }
+        }
+    }
 }
 
 /// Places one layer's items as close as possible (least squares) to `wishes` while keeping
@@ -682,8 +732,10 @@ mod tests {
         check_invariants(&graph, &layout);
         let short = graph.index_of("short").unwrap();
         let route = layout.edges.iter().find(|e| e.from == short).unwrap();
-        // Two virtual layers, two points each, plus both ends.
+        // Two virtual layers, two points each, plus both ends; straight down from `short`.
         assert_eq!(route.points.len(), 6);
+        let x = route.points[0].0;
+        assert!(route.points[..5].iter().all(|p| (p.0 - x).abs() < 1e-6), "{route:?}");
         assert_eq!(
             node(&graph, &layout, "join").layer,
             node(&graph, &layout, "long_c").layer + 1
