@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the external tools the test suite checks generated artifacts with:
-#   * moto 5.2.5 (AWS emulator: Step Functions + Batch + S3) in a Python venv,
+#   * moto 5.2.5 (AWS emulator: Step Functions + Batch + S3, CloudFormation) in a Python venv,
+#     with cfn-lint (CloudFormation templates) and parliament (IAM policies) in the same venv,
 #   * asl-validator 4.x (npm) for Amazon States Language definitions,
 #   * Graphviz `dot` (Debian package graphviz),
 #   * Mermaid's own parser (npm `mermaid` 11.x + `jsdom`) behind a `mermaid-check` wrapper,
 #   * headless Chromium (Debian package chromium) to open HTML run reports.
 # Everything except Graphviz and Chromium goes under ${FLOW_TOOLS_CACHE:-$HOME/.cache/flowrs-tools};
 # at the end $CACHE/env.sh exports FLOW_MOTO_PYTHON, FLOW_ASL_VALIDATOR, FLOW_MERMAID_CHECK,
-# FLOW_DOT and FLOW_CHROMIUM.
+# FLOW_DOT, FLOW_CHROMIUM, FLOW_CFN_LINT and FLOW_PARLIAMENT.
 #
 # Idempotent and non-interactive: each tool is checked by actually running it and installed only
 # when the check fails, so a second run takes a couple of seconds.  Progress goes to stderr.
@@ -23,8 +24,12 @@ PYTHON_BOOTSTRAP="${FLOW_BOOTSTRAP_PYTHON:-python3}"   # interpreter the venv is
 
 # Versions.  moto is pinned because tests/support/aws-emulator/moto_sfn_server.py patches its
 # internals.  mermaid stays on 11.x: 12.x declares engines node >= 22.12 (Debian/NodeSource here: 20).
-# jsdom 26 supports node >= 18 (27+ needs >= 20.19).
-PY_PKGS=(moto==5.2.5 antlr4-python3-runtime==4.13.2 jsonpath-ng flask flask-cors boto3)
+# jsdom 26 supports node >= 18 (27+ needs >= 20.19).  moto's `cloudformation` extra serves
+# create-stack; cfn-lint and parliament are pinned so that a new rule never turns a green run red.
+CFN_LINT_VERSION=1.58.0
+PARLIAMENT_VERSION=1.6.4
+PY_PKGS=("moto[cloudformation]==5.2.5" antlr4-python3-runtime==4.13.2 jsonpath-ng flask flask-cors boto3
+         "cfn-lint==$CFN_LINT_VERSION" "parliament==$PARLIAMENT_VERSION")
 NPM_PKGS=(asl-validator@4 mermaid@11.17.2 jsdom@26.1.0)
 
 VENV="$CACHE/moto-venv"
@@ -64,9 +69,16 @@ apt_install() {
 
 # ---------------------------------------------------------------------------------- a. moto venv
 venv_ok() {
-  [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - <<'EOF' >/dev/null 2>&1
+  [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - "$CFN_LINT_VERSION" "$PARLIAMENT_VERSION" <<'EOF' >/dev/null 2>&1
+import sys
+from importlib.metadata import version
 import moto, boto3, flask, flask_cors, antlr4, jsonpath_ng
+# moto's cloudformation extra (create-stack on the emulator needs it) and the two checkers
+import joserfc, docker, graphql, openapi_spec_validator, aws_xray_sdk, py_partiql_parser, pyparsing
+import cfnlint, parliament
 assert moto.__version__ == "5.2.5", moto.__version__
+assert version("cfn-lint") == sys.argv[1], version("cfn-lint")
+assert version("parliament") == sys.argv[2], version("parliament")
 EOF
 }
 if venv_ok; then
@@ -88,7 +100,7 @@ else
   fi
   log "pip install ${PY_PKGS[*]}"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}" >&2
-  venv_ok || die "venv $VENV still does not import moto 5.2.5 + boto3 + flask + flask_cors + antlr4 + jsonpath_ng"
+  venv_ok || die "venv $VENV still does not import moto[cloudformation] 5.2.5 + boto3 + flask + flask_cors + antlr4 + jsonpath_ng + cfn-lint $CFN_LINT_VERSION + parliament $PARLIAMENT_VERSION"
   log "moto venv installed"
 fi
 
@@ -176,6 +188,24 @@ else
 fi
 CHROMIUM="$(command -v chromium)"
 
+# ------------------------------------------------------------------- g. cfn-lint and parliament
+# Installed with the venv above; checked here by linting fixtures, so a checker that accepts
+# everything never makes the infra tests pass vacuously.
+CFN_LINT="$VENV/bin/cfn-lint"
+PARLIAMENT="$VENV/bin/parliament"
+printf '{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"B": {"Type": "AWS::S3::Bucket"}}}\n' >"$SCRATCH/ok.template.json"
+printf '{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"NoSuch": 1}}}}\n' >"$SCRATCH/bad.template.json"
+printf '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/p/*"}]}\n' >"$SCRATCH/ok.policy.json"
+printf '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObjects", "Resource": "arn:aws:s3:::b/p/*"}]}\n' >"$SCRATCH/bad.policy.json"
+checkers_ok() {
+  "$CFN_LINT" "$SCRATCH/ok.template.json" >/dev/null 2>&1 \
+    && ! "$CFN_LINT" "$SCRATCH/bad.template.json" >/dev/null 2>&1 \
+    && "$PARLIAMENT" <"$SCRATCH/ok.policy.json" >/dev/null 2>&1 \
+    && ! "$PARLIAMENT" <"$SCRATCH/bad.policy.json" >/dev/null 2>&1
+}
+checkers_ok || die "cfn-lint ($CFN_LINT) or parliament ($PARLIAMENT) does not accept a valid / reject an invalid fixture"
+log "checkers ok: cfn-lint $CFN_LINT_VERSION, parliament $PARLIAMENT_VERSION"
+
 # ------------------------------------------------------------------------------ e. env.sh
 {
   echo "# Generated by scripts/install-test-tools.sh; source it before running the tests."
@@ -185,6 +215,8 @@ CHROMIUM="$(command -v chromium)"
   printf 'export FLOW_MERMAID_CHECK=%q\n' "$BIN_DIR/mermaid-check"
   printf 'export FLOW_DOT=%q\n' "$DOT"
   printf 'export FLOW_CHROMIUM=%q\n' "$CHROMIUM"
+  printf 'export FLOW_CFN_LINT=%q\n' "$CFN_LINT"
+  printf 'export FLOW_PARLIAMENT=%q\n' "$PARLIAMENT"
 } >"$CACHE/env.sh.tmp"
 mv "$CACHE/env.sh.tmp" "$CACHE/env.sh"   # atomic: a concurrent reader never sees half a file
 
