@@ -747,7 +747,7 @@ pre.inline{margin:0;padding:4px 8px}
 .run-error{margin-bottom:10px}
 .muted{color:var(--muted)}.small{font-size:12px}
 .scroll{overflow-x:auto}
-.legend{display:flex;flex-wrap:wrap;gap:16px;font-size:12px;margin:-4px 0 10px;align-items:center}
+.legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;margin:-4px 0 10px;align-items:center}
 .legend i{display:inline-block;width:14px;height:14px;border:1.5px solid;border-radius:4px;margin-right:6px;vertical-align:-3px}
 svg{display:block;max-width:100%;height:auto;margin:0 auto}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
