@@ -19,7 +19,7 @@ WORK = tempfile.mkdtemp(prefix="flowrs-faults-")
 LAUNCHER = subprocess.Popen(
     [sys.executable, os.path.join(HERE, "launch.py"), "--log-dir", os.path.join(WORK, "logs"),
      "--fault", "MOTO_BATCH_SUBMIT_TPS=2", "--fault", "MOTO_BATCH_HOST_FAILURE_EVERY=3",
-     "--fault", "MOTO_SFN_DESCRIBE_LAG=1"],
+     "--fault", "MOTO_SFN_DESCRIBE_LAG=1", "--fault", "MOTO_SFN_UPDATE_LAG=3", "--fault", "MOTO_S3_DENY_LIST=1"],
     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 _line = []
 _reader = threading.Thread(target=lambda: _line.append(LAUNCHER.stdout.readline()), daemon=True)
@@ -32,7 +32,7 @@ INFO = json.loads(_line[0])
 EP, QUEUE, ROLE = INFO["endpoint"], INFO["queue"], INFO["role_arn"]
 kw = dict(endpoint_url=EP, region_name=INFO["region"], aws_access_key_id="test", aws_secret_access_key="test",
           config=Config(retries={"total_max_attempts": 1}))
-b, sfn, ev = (boto3.client(s, **kw) for s in ("batch", "stepfunctions", "events"))
+b, sfn, ev, s3 = (boto3.client(s, **kw) for s in ("batch", "stepfunctions", "events", "s3"))
 fails = 0
 
 def check(ok, what, detail=""):
@@ -105,6 +105,47 @@ j = wait_job(submit("slow", "slow"))
 att = j.get("attempts", [])
 check(j["status"] == "FAILED" and len(att) == 1 and "timeout" in att[0].get("statusReason", ""),
       "a job killed for its timeout: FAILED after 1 attempt, not retried", f"{j['status']} {[a.get('statusReason') for a in att]}")
+# 6. (project) versions and aliases run their own definition; executions belong to the state machine
+def passing(result):
+    return json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"v": result}, "End": True}}})
+def run(arn, name):
+    e = sfn.start_execution(stateMachineArn=arn, name=name)["executionArn"]
+    code(lambda: sfn.describe_execution(executionArn=e))          # the injected lag
+    t0 = time.time()
+    while (d := sfn.describe_execution(executionArn=e))["status"] == "RUNNING" and time.time() - t0 < 10:
+        time.sleep(0.1)
+    return json.loads(d.get("output") or "{}").get("v")
+created = sfn.create_state_machine(name="versioned", definition=passing("one"), roleArn=ROLE, publish=True)
+sm, v1 = created["stateMachineArn"], created["stateMachineVersionArn"]
+alias = sfn.create_state_machine_alias(name="live", routingConfiguration=[
+    {"stateMachineVersionArn": v1, "weight": 100}])["stateMachineAliasArn"]
+v2 = sfn.update_state_machine(stateMachineArn=sm, definition=passing("two"), publish=True)["stateMachineVersionArn"]
+check(run(sm, "lagging") == "one", "MOTO_SFN_UPDATE_LAG: the unqualified ARN runs the previous definition right after an update")
+check(run(alias, "on-alias") == "one", "an alias runs the version it points at")
+sfn.update_state_machine_alias(stateMachineAliasArn=alias, routingConfiguration=[
+    {"stateMachineVersionArn": v2, "weight": 100}])
+ran = run(alias, "on-alias-2"), run(v1, "on-v1")
+check(ran == ("two", "one"), "an alias and a version ARN run their version", str(ran))
+names = {e["name"] for e in sfn.list_executions(stateMachineArn=sm)["executions"]}
+check({"lagging", "on-alias", "on-alias-2", "on-v1"} <= names, "executions on versions and aliases are listed under the state machine", str(names))
+versions = [v["stateMachineVersionArn"] for v in sfn.list_state_machine_versions(stateMachineArn=sm)["stateMachineVersions"]]
+check(versions == [v2, v1], "ListStateMachineVersions, newest first", str(versions))
+check(code(lambda: sfn.delete_state_machine_version(stateMachineVersionArn=v2)) == "ValidationException",
+      "a version an alias points at cannot be deleted")
+sfn.delete_state_machine_version(stateMachineVersionArn=v1)
+check(code(lambda: sfn.start_execution(stateMachineArn=v1)) == "StateMachineDoesNotExist", "a deleted version cannot start")
+check(code(lambda: sfn.start_execution(stateMachineArn=sm + ":nosuchalias")) == "StateMachineDoesNotExist",
+      "an unknown alias cannot start")
+time.sleep(3)
+check(run(sm, "settled") == "two", "past the lag, the unqualified ARN runs the current definition")
+
+# 7. (project) without s3:ListBucket a missing key is a 403, not a 404
+s3.create_bucket(Bucket="deny-list")
+s3.put_object(Bucket="deny-list", Key="there", Body=b"x")
+check(s3.get_object(Bucket="deny-list", Key="there")["Body"].read() == b"x", "MOTO_S3_DENY_LIST: an existing key reads")
+check(code(lambda: s3.get_object(Bucket="deny-list", Key="missing")) == "AccessDenied", "GetObject of a missing key: AccessDenied")
+check(code(lambda: s3.head_object(Bucket="deny-list", Key="missing")) == "403", "HeadObject of a missing key: 403")
+check(code(lambda: s3.list_objects_v2(Bucket="deny-list")) == "AccessDenied", "ListObjectsV2: AccessDenied")
 print("RESULT", "PASS" if fails == 0 else "FAIL")
 LAUNCHER.stdin.close()  # EOF stops the launcher and the server
 LAUNCHER.wait()

@@ -46,7 +46,7 @@ CONFIG = {"batch": {"use_docker": False}, "stepfunctions": {"execute_state_machi
 # The server's fault injection switches (see moto_sfn_server.py's docstring); --fault accepts only these,
 # so a misspelt fault fails the launch instead of silently testing nothing.
 FAULT_VARS = ("MOTO_BATCH_SUBMIT_TPS", "MOTO_BATCH_HOST_FAILURE_EVERY", "MOTO_BATCH_HOST_FAILURE_AFTER",
-              "MOTO_SFN_DESCRIBE_LAG")
+              "MOTO_SFN_DESCRIBE_LAG", "MOTO_SFN_UPDATE_LAG", "MOTO_S3_DENY_LIST")
 
 
 def _reexec_with_venv():

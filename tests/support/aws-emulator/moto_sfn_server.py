@@ -27,6 +27,13 @@ Faults to inject (off unless set):
                                  MOTO_BATCH_HOST_FAILURE_AFTER seconds, default 0.5): a Spot reclaim
   MOTO_SFN_DESCRIBE_LAG=1        the first DescribeExecution of each execution -> ExecutionDoesNotExist
                                  (DescribeExecution is eventually consistent on AWS)
+Project additions (not in the shared copy):
+  7. StartExecution on a version or alias ARN runs that version; its execution belongs to the state machine
+     (listed and described through it); ListStateMachineVersions and DeleteStateMachineVersion exist.
+  MOTO_SFN_UPDATE_LAG=SECONDS    an execution started on the unqualified state machine ARN within SECONDS after
+                                 UpdateStateMachine runs the previous definition (AWS "UpdateStateMachine")
+  MOTO_S3_DENY_LIST=1            a caller without s3:ListBucket: GetObject/HeadObject of a missing key -> 403
+                                 AccessDenied (not 404), ListObjects -> 403 (AWS "GetObject")
 """
 import os, sys, tempfile, uuid
 import moto
@@ -324,6 +331,108 @@ if os.environ.get("MOTO_SFN_DESCRIBE_LAG") == "1":
         if first: raise _NoExec(f"Execution Does Not Exist: '{arn}'")
         return _orig_desc(self)
     _SR.describe_execution = _describe_lagging
+
+# ---- 7. (project) Step Functions versions and aliases as AWS runs them. moto runs an execution started on
+# a version ARN from the version object (which has no backend: it crashes), cannot start one on an alias ARN, and
+# would file such executions under the version, where ListExecutions/DescribeExecution of the state machine never
+# look. AWS ("How Step Functions associates executions with a version or alias"): a qualified ARN (`...:NAME:3`,
+# `...:NAME:ALIAS`) runs that version (an alias: one of its versions, by routing weight), and the execution
+# (ARN `execution:NAME:EXEC`) belongs to the state machine: ListExecutions of the unqualified ARN lists it.
+# moto also lacks ListStateMachineVersions and DeleteStateMachineVersion (AWS: "You can't delete a state machine
+# version currently referenced by one or more aliases").
+import random as _random
+from moto.stepfunctions.exceptions import StateMachineDoesNotExist as _NoSM
+from moto.stepfunctions.models import StepFunctionBackend as _SFB
+from moto.stepfunctions.responses import StepFunctionResponse as _SR2
+from moto.core.responses import ActionResult as _AR, EmptyResult as _ER
+_swap_lock = _th.Lock()
+def _base_sm(backend, arn):
+    return next((x for x in backend.state_machines if x.arn == arn), None)
+def _resolve(backend, arn):
+    """(state machine, version object or None) that a StartExecution on `arn` runs."""
+    sm = _base_sm(backend, arn)
+    if sm is not None:
+        return sm, None
+    base_arn, _, qualifier = arn.rpartition(":")
+    sm = _base_sm(backend, base_arn) if ":stateMachine:" in base_arn else None
+    if sm is None:
+        raise _NoSM(f"State Machine Does Not Exist: '{arn}'")
+    if qualifier.isdigit() and int(qualifier) in sm.versions:
+        return sm, sm.versions[int(qualifier)]
+    alias = sm.aliases.get(qualifier)
+    if alias is None:
+        raise _NoSM(f"State Machine Does Not Exist: '{arn}'")
+    routes = alias.routing_configuration
+    pick = _random.choices(routes, weights=[r["weight"] for r in routes])[0]["stateMachineVersionArn"]
+    return sm, sm.versions[int(pick.rsplit(":", 1)[1])]
+_UPDATE_LAG = float(os.environ.get("MOTO_SFN_UPDATE_LAG") or 0)
+_previous = {}   # state machine ARN -> (definition, roleArn, monotonic time of the UpdateStateMachine)
+_start_named = _B.start_execution
+def _start_versioned(self, state_machine_arn, name=None, *a, **kw):
+    sm, version = _resolve(self, state_machine_arn)
+    definition, role = (version.definition, version.roleArn) if version else (sm.definition, sm.roleArn)
+    # ---- 8. (project) MOTO_SFN_UPDATE_LAG=SECONDS: AWS "UpdateStateMachine": "executions started immediately after
+    # calling UpdateStateMachine may use the previous state machine definition and roleArn". An execution started on
+    # the unqualified ARN within SECONDS of an update runs the previous definition; a version never changes.
+    prev = _previous.get(sm.arn)
+    if version is None and prev and _time.monotonic() - prev[2] < _UPDATE_LAG:
+        definition, role = prev[0], prev[1]
+    with _swap_lock:   # the execution snapshots (deep-copies) the state machine it is started on
+        saved = sm.definition, sm.roleArn
+        sm.definition, sm.roleArn = definition, role
+        try:
+            return _start_named(self, sm.arn, name, *a, **kw)
+        finally:
+            sm.definition, sm.roleArn = saved
+_B.start_execution = _start_versioned
+_orig_update_sm = _B.update_state_machine
+def _update_remembering(self, arn, definition=None, role_arn=None, *a, **kw):
+    sm = _base_sm(self, arn)
+    before = (sm.definition, sm.roleArn) if sm is not None else None
+    out = _orig_update_sm(self, arn, definition, role_arn, *a, **kw)
+    if before is not None and _UPDATE_LAG:
+        _previous[arn] = (*before, _time.monotonic())
+    return out
+_B.update_state_machine = _update_remembering
+def _list_versions(self):
+    sm = _base_sm(self.stepfunction_backend, self._get_param("stateMachineArn"))
+    if sm is None:
+        raise _NoSM(f"State Machine Does Not Exist: '{self._get_param('stateMachineArn')}'")
+    items = [{"stateMachineVersionArn": v.arn, "creationDate": v.creation_date}
+             for _, v in sorted(sm.versions.items(), reverse=True)]    # newest first, as AWS lists them
+    return _AR({"stateMachineVersions": items})
+def _delete_version(self):
+    arn = self._get_param("stateMachineVersionArn")
+    base_arn, _, number = arn.rpartition(":")
+    sm = _base_sm(self.stepfunction_backend, base_arn)
+    if sm is not None and number.isdigit():
+        if any(r["stateMachineVersionArn"] == arn for al in sm.aliases.values() for r in al.routing_configuration):
+            from moto.stepfunctions.exceptions import ValidationException as _SfnValidation
+            raise _SfnValidation(f"Version to be deleted must not be referenced by an alias. Current list of aliases "
+                                 f"referencing this version: {[al.name for al in sm.aliases.values()]}")
+        sm.versions.pop(int(number), None)
+    return _ER()
+_SR2.list_state_machine_versions = _list_versions
+_SR2.delete_state_machine_version = _delete_version
+
+# ---- 9. (project) MOTO_S3_DENY_LIST=1: a caller without s3:ListBucket. AWS "GetObject": "If you don't have the
+# s3:ListBucket permission, Amazon S3 returns an HTTP status code 403 Access Denied error" for a missing key (and
+# HeadObject a bodiless 403); ListObjects(V2) itself is denied.
+if os.environ.get("MOTO_S3_DENY_LIST") == "1":
+    from moto.s3.exceptions import S3AccessDeniedError as _S3Denied, MissingKey as _S3Missing
+    from moto.s3.responses import S3Response as _S3R
+    _orig_get_key = _S3R._get_key
+    def _get_key_denied(self, *a, **kw):
+        try: return _orig_get_key(self, *a, **kw)
+        except _S3Missing: raise _S3Denied()
+    _S3R._get_key = _get_key_denied
+    _orig_head = _S3R.head_object
+    def _head_denied(self, *a, **kw):
+        status, headers, body = _orig_head(self, *a, **kw)
+        return (403, headers, body) if status == 404 else (status, headers, body)
+    _S3R.head_object = _head_denied
+    def _list_denied(self, *a, **kw): raise _S3Denied()
+    _S3R.list_objects = _S3R.list_objects_v2 = _list_denied
 
 # ---- start moto_server (it sets MOTO_PORT from -p when unset; SFN integrations call back on that port)
 from moto.server import main
