@@ -735,7 +735,10 @@ mod tests {
         // Two virtual layers, two points each, plus both ends; straight down from `short`.
         assert_eq!(route.points.len(), 6);
         let x = route.points[0].0;
-        assert!(route.points[..5].iter().all(|p| (p.0 - x).abs() < 1e-6), "{route:?}");
+        assert!(
+            route.points[..5].iter().all(|p| (p.0 - x).abs() < 1e-6),
+            "{route:?}"
+        );
         assert_eq!(
             node(&graph, &layout, "join").layer,
             node(&graph, &layout, "long_c").layer + 1
