@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub async fn open_s3_store(root: &str) -> anyhow::Result<Arc<dyn ObjectStore>> {
     let root = S3Root::parse(root)?;
     let clients = crate::aws::load(None).await?;
-    Ok(Arc::new(S3Store::new(clients.s3, root)))
+    Ok(Arc::new(S3Store::new(&clients, root)))
 }
 
 /// Runs the flow binary's command line: local commands and `step-functions`.

@@ -1,7 +1,8 @@
 //! The datastore bucket, checked before a deploy so that a missing bucket fails
 //! `step-functions create`, not the first step of the first run.
 
-use super::clients::{AwsClients, AwsError};
+use super::clients::AwsClients;
+use super::error::AwsError;
 use crate::config::S3Root;
 
 /// Why the datastore bucket cannot be used.

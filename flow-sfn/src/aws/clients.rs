@@ -2,66 +2,12 @@
 //! roles; `AWS_REGION`, `AWS_ENDPOINT_URL`), with bounded timeouts and retries, and clear
 //! errors for what users most often get wrong.
 
+use super::error::{call_failed, AwsError};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 use std::time::Duration;
-
-/// Why AWS could not be reached or used.
-#[derive(Debug, thiserror::Error)]
-pub enum AwsError {
-    /// No region anywhere in the configuration chain.
-    #[error(
-        "no AWS region is configured: pass --region, or set AWS_REGION (or FLOW_SFN_REGION), \
-         or set `region` in your AWS profile"
-    )]
-    NoRegion,
-    /// No credentials anywhere in the chain.
-    #[error(
-        "no AWS credentials were found ({0}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
-         or AWS_PROFILE for a configured profile, or run where an instance/task role is available"
-    )]
-    NoCredentials(String),
-    /// A call failed.
-    #[error("{operation} failed: {message}")]
-    Call {
-        /// The API operation, e.g. `StartExecution`.
-        operation: &'static str,
-        /// What the service or the transport said.
-        message: String,
-    },
-    /// The flow's state machine does not exist.
-    #[error(
-        "the flow's state machine `{state_machine}` does not exist in this account and region: \
-         deploy it first with `step-functions create`"
-    )]
-    NotDeployed {
-        /// The state machine name looked for.
-        state_machine: String,
-    },
-    /// No run with this id.
-    #[error("no run `{run_id}` of state machine `{state_machine}`: `step-functions list-runs` lists them")]
-    UnknownRun {
-        /// The run id asked for.
-        run_id: String,
-        /// The state machine.
-        state_machine: String,
-    },
-    /// The endpoint did not answer in time or refused the connection.
-    #[error(
-        "cannot reach AWS at {endpoint} ({operation}): {message}; check AWS_ENDPOINT_URL, the \
-         network, and the region"
-    )]
-    Unreachable {
-        /// The endpoint or region tried.
-        endpoint: String,
-        /// The operation.
-        operation: &'static str,
-        /// The transport error.
-        message: String,
-    },
-}
 
 /// The AWS service clients the deploy and operate commands use.
 #[derive(Debug, Clone)]
@@ -127,25 +73,22 @@ pub async fn load(region: Option<&str>) -> Result<AwsClients, AwsError> {
 }
 
 impl AwsClients {
-    /// Turns an SDK error into an [`AwsError`], telling an unreachable endpoint apart.
-    pub fn error<E, R>(
+    /// Turns an SDK error of `operation` into an [`AwsError`] (see [`call_failed`]).
+    pub fn error<E>(
         &self,
         operation: &'static str,
-        e: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+        e: aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
     ) -> AwsError
     where
-        E: std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
     {
-        use aws_smithy_runtime_api::client::result::SdkError;
-        let message = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
-        match e {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => AwsError::Unreachable {
-                endpoint: self.endpoint.clone(),
-                operation,
-                message,
-            },
-            _ => AwsError::Call { operation, message },
-        }
+        call_failed(operation, &self.endpoint, &self.region, e)
     }
 }

@@ -2,7 +2,8 @@
 //! updates the state machine, and keeps the EventBridge schedule in step with the flow.
 //! Running `create` twice updates; it never duplicates.
 
-use super::clients::{AwsClients, AwsError};
+use super::clients::AwsClients;
+use super::error::AwsError;
 use crate::compile::Deployment;
 use aws_sdk_batch::types::{
     ContainerProperties, JobDefinitionType, JobTimeout, ResourceRequirement, ResourceType,
@@ -200,7 +201,7 @@ async fn put_schedule(
         .role_arn(role_arn)
         .input(input)
         .build()
-        .map_err(|e| AwsError::Call {
+        .map_err(|e| AwsError::InvalidRequest {
             operation: "PutTargets",
             message: e.to_string(),
         })?;

@@ -3,8 +3,10 @@
 pub mod bucket;
 pub mod clients;
 pub mod deploy;
+pub mod error;
 pub mod operate;
 pub mod s3_store;
 
-pub use clients::{load, AwsClients, AwsError};
+pub use clients::{load, AwsClients};
+pub use error::AwsError;
 pub use s3_store::S3Store;

@@ -1,6 +1,7 @@
 //! `trigger`, `list-runs`, `status`, `terminate` and `resume` against a deployed flow.
 
-use super::clients::{AwsClients, AwsError};
+use super::clients::AwsClients;
+use super::error::AwsError;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
 use flow_core::RunId;
 use serde_json::Value;
