@@ -1,5 +1,7 @@
-//! What a running step knows about itself: params, run and task ids, attempt.
+//! What a running step knows about itself: params, run and task ids, attempt; and where it
+//! attaches cards to its task.
 
+use crate::card::Cards;
 use crate::ids::{RunId, TaskId};
 use crate::params::NoParams;
 use std::sync::Arc;
@@ -17,6 +19,8 @@ pub struct Ctx<P = NoParams> {
     pub attempt: u32,
     /// Item counts of the enclosing foreaches, outermost first (parallel to the index path).
     pub foreach_counts: Vec<usize>,
+    /// The cards this attempt added (see [`Ctx::card`]); the runner stores them with the task.
+    pub cards: Cards,
 }
 
 impl<P> Ctx<P> {
@@ -33,5 +37,12 @@ impl<P> Ctx<P> {
     /// The number of items in the innermost enclosing foreach, if any.
     pub fn foreach_count(&self) -> Option<usize> {
         self.foreach_counts.last().copied()
+    }
+
+    /// Attaches content to this task: `ctx.card().markdown("# Fit")`, `.table(...)`,
+    /// `.image_png(...)`, `.svg(...)`, `.chart(...)`. The cards of the attempt that ends the
+    /// task are stored with it and shown under it in the run report.
+    pub fn card(&self) -> &Cards {
+        &self.cards
     }
 }

@@ -28,6 +28,7 @@
 //! ```
 
 pub mod artifacts;
+pub mod card;
 pub mod client;
 pub mod context;
 pub mod datastore;
@@ -41,6 +42,7 @@ pub mod graph {
     pub use flow_graph::*;
 }
 
+pub use card::{Card, CardError, Cards, Chart};
 pub use context::Ctx;
 pub use flow::{Flow, StepCall, StepError, StepErrorKind, StepInput, StepOutcome, SwitchChoice};
 pub use flow_macros::{flow, step, Params};
@@ -50,7 +52,7 @@ pub use params::{NoParams, ParamError, Params};
 
 /// Everything a flow file needs: `use flow_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::{flow, step, Ctx, Flow, InputState, Inputs, NoParams, Params};
+    pub use crate::{flow, step, Chart, Ctx, Flow, InputState, Inputs, NoParams, Params};
     pub use serde::{Deserialize, Serialize};
 }
 

@@ -240,7 +240,10 @@ impl<F: Flow> TaskExecutor<F> {
                 task_id: task.clone(),
                 attempt: attempt_no,
                 foreach_counts: foreach_counts.clone(),
+                cards: Default::default(),
             };
+            // The cards of the attempt that ends the task are stored with it.
+            let cards = ctx.cards.clone();
             let capture = Capture::new();
             let started = Instant::now();
             let started_at_ms = timestamp_ms();
@@ -302,6 +305,7 @@ impl<F: Flow> TaskExecutor<F> {
                     (state, ending)
                 }
             };
+            self.store.put_cards(&self.run_id, &task, &cards.take()).await?;
             let outcome = self.commit(spec, &task, state, records, ending).await?;
             return Ok(AttemptOutcome::Ended(outcome));
         }

@@ -7,6 +7,7 @@
 //! <flow>/runs/<run>/steps/<step>/<index>/foreach.json         JSON array of child index keys (foreach steps)
 //! <flow>/runs/<run>/steps/<step>/<index>/switch.json          {"next": "<step>"} (switch steps)
 //! <flow>/runs/<run>/steps/<step>/<index>/attempt-<n>.log      the attempt's log
+//! <flow>/runs/<run>/steps/<step>/<index>/cards.json           the cards the step added (if any)
 //! <flow>/blobs/<first 2 hex>/<blake3 hex>                     artifact bytes, content-addressed
 //! ```
 
@@ -72,6 +73,11 @@ impl Layout {
     /// The log of one attempt of a task.
     pub fn attempt_log(&self, run: &RunId, task: &TaskId, attempt: u32) -> String {
         format!("{}attempt-{attempt}.log", self.task_prefix(run, task))
+    }
+
+    /// The cards a task added: a JSON array, present only when it added some.
+    pub fn task_cards(&self, run: &RunId, task: &TaskId) -> String {
+        format!("{}cards.json", self.task_prefix(run, task))
     }
 
     /// An artifact blob by content hash.

@@ -10,9 +10,11 @@
 //! * `run_store.rs`: runs (claimed, listed, finished) and task records (committed, listed)
 //! * `blobs.rs`: a task's state as content-addressed artifacts, verified on read
 //! * `logs.rs`: the log of each attempt
+//! * `cards.rs`: the cards a step attached to its task
 //! * `error.rs`: [`DatastoreError`], naming the run, task, key and store
 
 mod blobs;
+mod cards;
 mod error;
 mod layout;
 mod logs;

@@ -306,7 +306,8 @@ impl RunStore {
         Ok(records)
     }
 
-    /// Copies a finished task of `origin` into `run` (blobs are shared by content address).
+    /// Copies a finished task of `origin` into `run`, its cards included (blobs are shared by
+    /// content address).
     pub async fn clone_task(
         &self,
         origin: &RunId,
@@ -315,6 +316,8 @@ impl RunStore {
     ) -> Result<TaskRecord, DatastoreError> {
         let mut clone = record.clone();
         clone.cloned_from = Some(record.cloned_from.clone().unwrap_or_else(|| origin.clone()));
+        // Its cards before its record, the commit point.
+        self.clone_cards(origin, run, &record.task).await?;
         self.commit_task(run, &clone).await?;
         Ok(clone)
     }
