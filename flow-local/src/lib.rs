@@ -1,7 +1,7 @@
 //! Runs flows in-process on tokio, persisting every task's artifacts to a datastore so runs
 //! can be inspected, resumed after a failure, and used as the flow's own unit tests; and the
-//! command line of a flow binary (`run`, `resume`, `runs`, `dump`, `logs`, `show`, `check`,
-//! and the internal `step` that Step Functions jobs run).
+//! command line of a flow binary (`run`, `resume`, `runs`, `dump`, `logs`, `report`, `cards`,
+//! `show`, `check`, and the internal `step` that Step Functions jobs run).
 //!
 //! ```
 //! use flow_core::prelude::*;

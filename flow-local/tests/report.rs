@@ -1,11 +1,14 @@
 //! Run reports: the HTML of real runs (every shape: foreach, split, switch, join; a failed
-//! run and its resume; retries and caught failures; a 10,000-item foreach) says what
-//! happened, refers to nothing outside itself, and opens in headless Chromium without a
-//! console message, rendering something that is not blank.
+//! run and its resume; retries and caught failures; a 10,000-item foreach; cards of every
+//! kind) says what happened, refers to nothing outside itself, and opens in headless
+//! Chromium without a console message, rendering something that is not blank. The `report`
+//! command (and `--watch`) and the `cards` command, through a flow binary.
+
+mod common;
 
 use flow_core::datastore::{RunStatus, RunStore, TaskStatus};
 use flow_core::prelude::*;
-use flow_core::RunId;
+use flow_core::{Card, IndexPath, RunId, TaskId};
 use flow_local::report::{self, Outcome, Report, ReportError, ShownBecause};
 use flow_local::{Durability, FsStore, Runner};
 use std::path::{Path, PathBuf};
@@ -881,6 +884,480 @@ fn the_chromium_check_catches_console_errors_and_blocked_requests() {
     let console = opened.console.join("\n");
     assert!(console.contains("undefined_function"), "{console}");
     assert!(console.contains("example.invalid"), "{console}");
+}
+
+/// While set, `CardShowFlow::publish` fails.
+static PUBLISH_OUTAGE: AtomicBool = AtomicBool::new(false);
+/// The tests that run `CardShowFlow` share `PUBLISH_OUTAGE`; they run one at a time.
+static CARDS_SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Markdown with raw HTML, a link and an image: shown as text, never fetched or run.
+const CARD_MARKDOWN: &str =
+    "# Cards <em>inline</em>\n\nSee [the docs](https://example.invalid/docs).\n\n\
+<img src=x onerror=\"console.log('markdown html ran')\">\n\n\
+![a chart](https://example.invalid/chart.png)\n\n- [x] listed\n";
+/// An SVG drawing with a script, an event handler and an external image: shown as an image,
+/// so none of them runs or loads.
+const CARD_SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"120\" height=\"60\" \
+onload=\"console.log('svg onload ran')\"><script>console.log('svg script ran')</script>\
+<rect width=\"120\" height=\"60\" fill=\"#4dabf7\"/>\
+<image href=\"https://example.invalid/x.png\" width=\"10\" height=\"10\"/></svg>";
+
+/// A `size` x `size` checkerboard as a PNG.
+fn checkerboard(size: u32) -> Vec<u8> {
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, size, size);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let pixels: Vec<u8> = (0..size * size)
+        .flat_map(|i| {
+            if (i % size + i / size) % 2 == 0 {
+                [20, 20, 20]
+            } else {
+                [240, 200, 40]
+            }
+        })
+        .collect();
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&pixels).unwrap();
+    writer.finish().unwrap();
+    png
+}
+
+/// Steps that attach every kind of card, a retried step whose failed attempt added one, a
+/// step that adds none, and a step that adds one and then fails while `PUBLISH_OUTAGE` is set.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CardShowFlow {
+    pub items: Vec<u32>,
+    pub value: u32,
+    pub values: Vec<u32>,
+}
+
+#[flow]
+impl CardShowFlow {
+    /// Lists the items and describes them in Markdown.
+    #[step(foreach = items, next = measure)]
+    fn start(&mut self, ctx: &Ctx) {
+        self.items = vec![4, 6, 8];
+        ctx.card().markdown(CARD_MARKDOWN);
+    }
+
+    /// A table and a PNG per item; item 6 fails its first attempt after adding a card.
+    #[step(next = gather, retry(times = 1, backoff = "1ms"))]
+    fn measure(&mut self, item: &u32, ctx: &Ctx) -> Result<(), String> {
+        if *item == 6 && ctx.attempt == 0 {
+            ctx.card().markdown("from the failed attempt");
+            return Err("the first attempt of item 6 fails".into());
+        }
+        self.value = item * 10;
+        ctx.card()
+            .table(
+                ["item", "value"],
+                [[item.to_string(), self.value.to_string()]],
+            )
+            .image_png(checkerboard(*item))
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// An SVG drawing and two charts of the values.
+    #[step(next = quiet)]
+    fn gather(&mut self, inputs: Inputs<Self>, ctx: &Ctx) -> Result<(), String> {
+        self.values = inputs.iter().map(|i| i.value).collect();
+        let labels: Vec<String> = inputs
+            .iter()
+            .map(|i| format!("item {}", i.value / 10))
+            .collect();
+        let values: Vec<f64> = self.values.iter().map(|v| f64::from(*v)).collect();
+        ctx.card()
+            .svg(CARD_SVG)
+            .chart(
+                Chart::bar("Values by item")
+                    .x_labels(labels.clone())
+                    .series("value", values.clone()),
+            )
+            .and_then(|cards| {
+                cards.chart(
+                    Chart::line("Running total")
+                        .x_labels(labels)
+                        .series(
+                            "total",
+                            values.iter().scan(0.0, |t, v| {
+                                *t += v;
+                                Some(*t)
+                            }),
+                        )
+                        .series("value", values),
+                )
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// Adds no card.
+    #[step(next = publish)]
+    fn quiet(&mut self) {}
+
+    /// Adds a card, then fails while `PUBLISH_OUTAGE` is set.
+    #[step(next = end)]
+    fn publish(&mut self, ctx: &Ctx) -> Result<(), String> {
+        ctx.card().markdown("# Published");
+        if PUBLISH_OUTAGE.load(Ordering::SeqCst) {
+            return Err("the registry is down".into());
+        }
+        Ok(())
+    }
+
+    #[step]
+    fn end(&mut self) {}
+}
+
+/// The tasks of a run's directory that have a `cards.json`, as `step/index`.
+fn tasks_with_cards(dir: &Path, flow: &str, run: &RunId) -> Vec<String> {
+    let steps = dir.join(flow).join("runs").join(run.as_str()).join("steps");
+    let mut found = Vec::new();
+    for step in std::fs::read_dir(&steps).unwrap() {
+        let step = step.unwrap();
+        for task in std::fs::read_dir(step.path()).unwrap() {
+            let task = task.unwrap();
+            if task.path().join("cards.json").exists() {
+                found.push(format!(
+                    "{}/{}",
+                    step.file_name().to_string_lossy(),
+                    task.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every `data:image/png;base64,` image of a page, decoded: (width, height) of each.
+fn png_images(dom: &str) -> Vec<(u32, u32)> {
+    use base64::prelude::{Engine as _, BASE64_STANDARD};
+    let prefix = "src=\"data:image/png;base64,";
+    dom.match_indices(prefix)
+        .map(|(at, _)| {
+            let data = &dom[at + prefix.len()..];
+            let data = &data[..data.find('"').expect("the attribute ends")];
+            let bytes = BASE64_STANDARD.decode(data).expect("base64");
+            let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+                .read_info()
+                .expect("the image card is a PNG");
+            let mut pixels = vec![0; reader.output_buffer_size()];
+            let info = reader.next_frame(&mut pixels).expect("its pixels decode");
+            (info.width, info.height)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn cards_of_every_kind_show_under_their_task_and_nothing_in_them_runs() {
+    let _serial = CARDS_SERIAL.lock().await;
+    PUBLISH_OUTAGE.store(false, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let run = Runner::<CardShowFlow>::new()
+        .datastore(dir.path())
+        .run()
+        .await
+        .unwrap();
+    assert!(run.succeeded(), "{:?}", run.error());
+    let store = run_store::<CardShowFlow>(dir.path());
+    let id = run.id();
+    // Only tasks that added cards have them stored: `quiet` and `end` wrote nothing.
+    assert_eq!(
+        tasks_with_cards(dir.path(), "CardShowFlow", id),
+        [
+            "gather/0",
+            "measure/0",
+            "measure/1",
+            "measure/2",
+            "publish/0",
+            "start/0"
+        ]
+    );
+    // The retried task keeps the cards of the attempt that ended it.
+    let retried = store
+        .cards(id, &TaskId::new("measure", IndexPath(vec![1])))
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = retried.iter().map(Card::kind).collect();
+    assert_eq!(kinds, ["table", "image_png"]);
+    let quiet = store
+        .cards(id, &TaskId::new("quiet", IndexPath::root()))
+        .await;
+    assert!(quiet.unwrap().is_empty());
+
+    let report = report::build::<CardShowFlow>(&store, None).await.unwrap();
+    let gather = report.step("gather").unwrap();
+    let kinds: Vec<&str> = gather.details[0].cards.iter().map(Card::kind).collect();
+    assert_eq!(kinds, ["svg", "chart", "chart"]);
+    let html = report.to_html();
+    assert_self_contained(&html);
+    assert!(!html.contains("from the failed attempt"));
+    // Tasks with cards are open, their cards counted in the summary.
+    assert!(html.contains("<details class=\"task succeeded\" id=\"task-gather-0\" open>"));
+    assert!(html.contains("3 cards"));
+
+    let opened = open_in_chromium(&html, "cards");
+    opened.assert_shows(&report);
+    let dom = &opened.dom;
+    assert!(
+        dom.contains("<h1>Cards &lt;em&gt;inline&lt;/em&gt;</h1>"),
+        "markdown"
+    );
+    assert!(
+        dom.contains("<span class=\"md-link\">the docs</span>"),
+        "link text"
+    );
+    assert!(dom.contains("[image: a chart]"), "image description");
+    assert!(
+        dom.contains("&lt;img src=x onerror="),
+        "raw HTML shown as text"
+    );
+    assert!(dom.contains("<td>6</td><td>60</td>"), "table");
+    assert_eq!(png_images(dom), [(4, 4), (6, 6), (8, 8)], "image cards");
+    assert_eq!(
+        dom.matches("src=\"data:image/svg+xml;base64,").count(),
+        1,
+        "svg"
+    );
+    assert_eq!(dom.matches("<svg class=\"chart\"").count(), 2, "charts");
+    assert!(dom.contains(">Values by item</text>") && dom.contains(">Running total</text>"));
+    assert!(dom.contains("<h1>Published</h1>"));
+}
+
+#[tokio::test]
+async fn cards_of_a_failed_task_are_kept_and_a_resume_clones_them() {
+    let _serial = CARDS_SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    PUBLISH_OUTAGE.store(true, Ordering::SeqCst);
+    let failed = Runner::<CardShowFlow>::new()
+        .datastore(dir.path())
+        .run()
+        .await
+        .unwrap();
+    PUBLISH_OUTAGE.store(false, Ordering::SeqCst);
+    assert_eq!(failed.status(), RunStatus::Failed);
+    let store = run_store::<CardShowFlow>(dir.path());
+    let report = report::build::<CardShowFlow>(&store, Some(failed.id()))
+        .await
+        .unwrap();
+    let publish = &report.step("publish").unwrap().details[0];
+    assert_eq!(publish.status, TaskStatus::Failed);
+    assert!(matches!(&publish.cards[..], [Card::Markdown { text }] if text == "# Published"));
+    open_in_chromium(&report.to_html(), "cards-failed").assert_shows(&report);
+
+    let resumed = Runner::<CardShowFlow>::new()
+        .datastore(dir.path())
+        .resume(None, None)
+        .await
+        .unwrap();
+    assert!(resumed.succeeded(), "{:?}", resumed.error());
+    for (step, index) in [
+        ("start", vec![]),
+        ("measure", vec![0]),
+        ("measure", vec![1]),
+        ("measure", vec![2]),
+        ("gather", vec![]),
+    ] {
+        let task = TaskId::new(step, IndexPath(index));
+        let record = store.task(resumed.id(), &task).await.unwrap().unwrap();
+        assert_eq!(record.cloned_from.as_ref(), Some(failed.id()), "{task}");
+        let origin = store.cards(failed.id(), &task).await.unwrap();
+        assert!(!origin.is_empty(), "{task}");
+        assert_eq!(
+            store.cards(resumed.id(), &task).await.unwrap(),
+            origin,
+            "{task}"
+        );
+    }
+    assert_eq!(
+        tasks_with_cards(dir.path(), "CardShowFlow", resumed.id()),
+        [
+            "gather/0",
+            "measure/0",
+            "measure/1",
+            "measure/2",
+            "publish/0",
+            "start/0"
+        ]
+    );
+    let report = report::build::<CardShowFlow>(&store, Some(resumed.id()))
+        .await
+        .unwrap();
+    assert_eq!(report.step("measure").unwrap().outcome, Outcome::Cloned);
+    let html = report.to_html();
+    assert_self_contained(&html);
+    let opened = open_in_chromium(&html, "cards-resumed");
+    opened.assert_shows(&report);
+    assert_eq!(png_images(&opened.dom).len(), 3);
+    assert_eq!(opened.dom.matches("<svg class=\"chart\"").count(), 2);
+}
+
+/// A `slow_foreach` command run in `cwd` on datastore `store`.
+fn slow_foreach_in(cwd: &Path, store: &Path, args: &[&str]) -> std::process::Output {
+    common::slow_foreach(store, None, args)
+        .current_dir(cwd)
+        .output()
+        .expect("slow_foreach runs")
+}
+
+#[test]
+fn the_report_command_writes_a_file_and_says_clearly_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let cwd = dir.path();
+    let fails = |args: &[&str], expected: &[&str]| {
+        let out = slow_foreach_in(cwd, &store, args);
+        let (stdout, stderr) = common::text(&out);
+        assert!(
+            !out.status.success(),
+            "{args:?} succeeded: {stdout}{stderr}"
+        );
+        for e in expected {
+            assert!(stderr.contains(e), "{args:?}: `{e}` not in {stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    };
+    fails(&["report"], &["flow `SlowFlow` has no runs in"]);
+    assert!(!cwd.join("report.html").exists());
+
+    let out = slow_foreach_in(
+        cwd,
+        &store,
+        &["run", "--count", "3", "--sleep-ms", "1", "-q"],
+    );
+    assert!(out.status.success(), "{:?}", common::text(&out));
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+
+    // The latest run, to report.html in the current directory, its absolute path printed.
+    let out = slow_foreach_in(cwd, &store, &["report"]);
+    let (stdout, stderr) = common::text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let written = PathBuf::from(stdout.trim());
+    assert!(written.is_absolute(), "{stdout}");
+    assert_eq!(written, cwd.join("report.html").canonicalize().unwrap());
+    let html = std::fs::read_to_string(&written).unwrap();
+    assert!(html.contains(&id) && !html.contains("http-equiv=\"refresh\""));
+
+    // A named run, to a named file.
+    let named = cwd.join("named.html");
+    let out = slow_foreach_in(cwd, &store, &["report", &id, "-o", named.to_str().unwrap()]);
+    assert!(out.status.success(), "{:?}", common::text(&out));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        named.to_str().unwrap()
+    );
+
+    let hint = format!("the latest is `{id}`");
+    fails(
+        &["report", "20000101T000000-0000000000"],
+        &[
+            "no run `20000101T000000-0000000000` of flow `SlowFlow`",
+            &hint,
+        ],
+    );
+    fails(&["report", "not an id"], &["not an id"]);
+    let unwritable = cwd.join("no such dir").join("report.html");
+    fails(
+        &["report", "-o", unwritable.to_str().unwrap()],
+        &[
+            "cannot write the report to",
+            "no such dir",
+            "No such file or directory",
+        ],
+    );
+    fails(&["report", "--interval", "5"], &["--watch"]);
+
+    // `cards`: a task without cards says so; a missing task or step is an error.
+    let out = slow_foreach_in(cwd, &store, &["cards", &format!("{id}/work/1")]);
+    let (stdout, stderr) = common::text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.is_empty() && stderr.contains("task work/1 added no cards"),
+        "{stderr}"
+    );
+    fails(&["cards", &id], &["name a task"]);
+    fails(
+        &["cards", &format!("{id}/work/7")],
+        &["has no task `work/7`"],
+    );
+    fails(&["cards", &format!("{id}/wrok")], &["no step `wrok`"]);
+}
+
+#[test]
+fn report_watch_rewrites_the_file_until_the_run_ends() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let output = dir.path().join("live.html");
+    // About three seconds of work: 40 items of 150 ms, two at a time.
+    let mut run = common::slow_foreach(
+        &store,
+        None,
+        &[
+            "run",
+            "--count",
+            "40",
+            "--sleep-ms",
+            "150",
+            "--max-workers",
+            "2",
+            "-q",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let runs = store.join("SlowFlow").join("runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_dir(&runs).map_or(true, |mut d| d.next().is_none()) {
+        assert!(Instant::now() < deadline, "the run never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut watch = common::slow_foreach(
+        &store,
+        None,
+        &[
+            "report",
+            "--watch",
+            "--interval",
+            "1",
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // The path comes first, once the first report is written: the run is still going.
+    let mut stdout = std::io::BufReader::new(watch.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first.trim(), output.to_str().unwrap());
+    let live = std::fs::read_to_string(&output).unwrap();
+    assert!(live.contains("<meta http-equiv=\"refresh\" content=\"1\">"));
+    assert!(live.contains("<span class=\"pill big running\">running</span>"));
+
+    let status = watch.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut watch.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("rewriting the report every 1 s"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("succeeded: report written to"), "{stderr}");
+    // It ends once the run has: the last report is the finished run's, and stays put.
+    assert!(run.wait().unwrap().success());
+    let last = std::fs::read_to_string(&output).unwrap();
+    assert!(!last.contains("http-equiv=\"refresh\""));
+    assert!(last.contains("<span class=\"pill big succeeded\">succeeded</span>"));
+    assert!(last.contains(">40<"), "every item counted");
 }
 
 /// What Chromium made of a page.

@@ -2,12 +2,15 @@
 //! `flow-sfn` builds on [`Cli`] to add `step-functions` and the S3 datastore.
 //!
 //! This module is the command tree and its dispatch; each command lives in its own module:
-//! `run` and `resume` in `run`, `runs`, `dump` and `logs` in `inspect`, `show` and `check`
-//! in `graph`, the internal `step` in `step`, and the arguments they share in `args`.
+//! `run` and `resume` in `run`, `runs`, `dump` and `logs` in `inspect`, `report` and `cards`
+//! in theirs, `show` and `check` in `graph`, the internal `step` in `step`, and the
+//! arguments they share in `args`.
 
 mod args;
+mod cards;
 mod graph;
 mod inspect;
+mod report;
 mod run;
 mod runs_table;
 mod step;
@@ -103,6 +106,8 @@ impl<F: Flow> Cli<F> {
                 inspect::runs_command(),
                 inspect::dump_command(),
                 inspect::logs_command(),
+                report::command(),
+                cards::command(),
                 graph::show_command(),
                 graph::check_command(),
                 step::command(),
@@ -147,6 +152,8 @@ impl<F: Flow> Cli<F> {
             "runs" => inspect::runs::<F>(openers, sub).await,
             "dump" => inspect::dump::<F>(openers, sub).await,
             "logs" => inspect::logs::<F>(openers, sub).await,
+            "report" => report::run::<F>(openers, sub).await,
+            "cards" => cards::run::<F>(openers, sub).await,
             "show" => graph::show::<F>(sub),
             "check" => graph::check::<F>(),
             "step" => step::run::<F>(openers, sub).await,

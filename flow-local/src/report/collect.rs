@@ -2,9 +2,9 @@
 //! read the same.
 //!
 //! Every task record is read (concurrently: on S3 each one is a request), because counts,
-//! percentiles and the timeline need them all; logs and decoded states are read only for the
-//! few tasks shown in full, so a 10,000-item foreach costs 10,000 small reads and a handful
-//! of decodes.
+//! percentiles and the timeline need them all; logs, cards and decoded states are read only
+//! for the few tasks shown in full, so a 10,000-item foreach costs 10,000 small reads and a
+//! handful of decodes.
 
 use super::model::{
     ArtifactSummary, AttemptSpan, DurationStats, ErrorGroup, LogTail, Outcome, Report,
@@ -373,6 +373,17 @@ async fn detail<F: Flow>(
         .into_iter()
         .map(|(attempt, text)| log_tail(attempt, &text))
         .collect();
+    // Damaged cards cost the task its cards, not the run its report.
+    let (cards, cards_note) = match store.cards(run, &record.task).await {
+        Ok(cards) => (cards, None),
+        Err(e @ DatastoreError::BadRecord { .. }) => {
+            let cause = std::error::Error::source(&e)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            (Vec::new(), Some(format!("cards not shown: {e}{cause}")))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let state_size: u64 = record.artifacts.values().map(|a| a.size).sum();
     let (previews, preview_note) = if state_size > PREVIEW_MAX_STATE_BYTES {
         (
@@ -429,6 +440,8 @@ async fn detail<F: Flow>(
         artifacts,
         preview_note,
         logs,
+        cards,
+        cards_note,
     })
 }
 

@@ -1,4 +1,5 @@
-//! How values are written for people in a report: escaped text, durations, sizes, times.
+//! How values are written for people in a report: escaped text, durations, sizes, numbers,
+//! times.
 
 /// Escapes text for HTML and SVG, in content and in quoted attributes alike: every string
 /// from a run (step names, messages, logs, artifact previews) goes through here.
@@ -104,6 +105,20 @@ pub fn plural(n: usize, thing: &str) -> String {
     }
 }
 
+/// A value as a person reads it: up to four significant decimals, no trailing zeros.
+pub fn number(value: f64) -> String {
+    let text = if value.abs() >= 1e6 || (value != 0.0 && value.abs() < 1e-4) {
+        format!("{value:.3e}")
+    } else {
+        format!("{value:.4}")
+    };
+    if text.contains('.') && !text.contains('e') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 /// A time as UTC: `2026-11-23 10:10:10 UTC`.
 pub fn utc(ms: u64) -> String {
     let secs = ms / 1_000;
@@ -154,6 +169,15 @@ mod tests {
         assert_eq!(tick(1_500), "1.5s");
         assert_eq!(tick(120_000), "2m");
         assert_eq!(tick(5_400_000), "1h30m");
+    }
+
+    #[test]
+    fn numbers_read_naturally() {
+        assert_eq!(number(0.25), "0.25");
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(1.0 / 3.0), "0.3333");
+        assert_eq!(number(-0.5), "-0.5");
+        assert_eq!(number(2.5e7), "2.500e7");
     }
 
     #[test]

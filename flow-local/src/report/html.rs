@@ -3,6 +3,7 @@
 //! forbids every fetch, so the page opens from `file://`, a CI artifact or an attachment
 //! without touching the network. Every string from the run is escaped.
 
+use super::cards::cards_html;
 use super::format::{bytes, count, duration, escape, plural, utc};
 use super::model::{Outcome, Report, ShownBecause, StepKind, StepReport, TaskDetail, TaskTiming};
 use super::svg::{caption, graph_svg};
@@ -533,7 +534,7 @@ fn task_section(page: &mut String, report: &Report, step: &StepReport, task: &Ta
             attempts: Vec::new(),
             cloned_from: task.cloned_from.clone(),
         });
-    let open = task.status != TaskStatus::Succeeded;
+    let open = task.status != TaskStatus::Succeeded || !task.cards.is_empty();
     let mut extras = Vec::new();
     if task.attempts.len() > 1 {
         extras.push(plural(task.attempts.len(), "attempt"));
@@ -546,6 +547,9 @@ fn task_section(page: &mut String, report: &Report, step: &StepReport, task: &Ta
     }
     if let Some(n) = task.foreach_count {
         extras.push(format!("×{} items", count(n)));
+    }
+    if !task.cards.is_empty() {
+        extras.push(plural(task.cards.len(), "card"));
     }
     match task.shown_because {
         ShownBecause::Every => {}
@@ -594,6 +598,14 @@ fn task_section(page: &mut String, report: &Report, step: &StepReport, task: &Ta
                 ""
             },
         );
+    }
+    // What the step chose to show comes first.
+    if !task.cards.is_empty() {
+        page.push_str("<div class=\"label\">Cards</div>");
+        cards_html(page, &task.cards);
+    }
+    if let Some(note) = &task.cards_note {
+        let _ = write!(page, "<p class=\"muted small\">{}</p>", escape(note));
     }
     attempts_table(page, report, task);
     artifacts_table(page, task);
@@ -773,4 +785,20 @@ details.task .err-line{color:var(--bad);font-size:12.5px;overflow:hidden;text-ov
 code.preview{font-size:12px;overflow-wrap:anywhere;color:#3d444d}
 code.type{color:#8250df}
 footer{text-align:center;color:var(--muted);font-size:12px;padding:0 0 30px}
+.task-cards{display:flex;flex-direction:column;gap:10px;margin:6px 0 12px}
+.task-card{border:1px solid var(--soft);border-radius:10px;padding:10px 14px;background:#fcfdfe;overflow-x:auto}
+.task-card .md>:first-child{margin-top:0}.task-card .md>:last-child{margin-bottom:0}
+.task-card .md h1{font-size:18px;margin:4px 0 8px}.task-card .md h2{font-size:16px;margin:10px 0 6px}
+.task-card .md h3,.task-card .md h4{font-size:14px;margin:10px 0 6px;text-transform:none;letter-spacing:0;color:var(--fg)}
+.task-card .md p{margin:6px 0}.task-card .md pre{max-height:240px}
+.task-card .md table,table.card-table{width:auto;min-width:40%}
+.task-card .md-link{color:#0b5cad}.task-card .md-image{color:var(--muted);font-style:italic}
+table.card-table td{font-variant-numeric:tabular-nums}
+.task-card img{display:block;max-width:100%;height:auto}
+.task-card img.pixelated{image-rendering:pixelated}
+.task-card img.drawing{max-height:480px;width:auto}
+svg.chart{margin:0;max-width:100%;height:auto}
+svg.chart .chart-title{font-size:14px;font-weight:650;fill:#1f2328}
+svg.chart .legend{font-size:12px;fill:#3d444d}
+svg.chart .grid{stroke:#eef1f4;stroke-width:1}svg.chart .axis{stroke:#adb5bd;stroke-width:1}
 "#;

@@ -2,8 +2,9 @@
 //! ticket or publish from CI.
 //!
 //! The report shows the flow's graph coloured by outcome, a timeline of every task, and per
-//! step and task the status, durations, errors, log tails, params and artifacts (type,
-//! encoded size, a short preview). Large foreach steps are aggregated (counts, percentiles,
+//! step and task the status, durations, errors, log tails, params, artifacts (type,
+//! encoded size, a short preview) and the cards the step attached (Markdown, tables, images,
+//! SVG drawings, charts). Large foreach steps are aggregated (counts, percentiles,
 //! the slowest and failed tasks) so a 10,000-item run stays a small file. The page fetches
 //! nothing: its style, drawings and script are inline, and its Content-Security-Policy
 //! forbids any request.
@@ -20,11 +21,13 @@
 //! ```
 //!
 //! Modules: `collect` reads a run into the [`Report`] model, `layout` places the graph's
-//! steps, `svg` and `timeline` draw, `html` writes the page, `format` writes values for
-//! people.
+//! steps, `svg` and `timeline` draw, `cards` writes a task's cards (`chart` draws chart
+//! cards), `html` writes the page, `format` writes values for people.
 
+mod cards;
+mod chart;
 mod collect;
-mod format;
+pub(crate) mod format;
 mod html;
 mod layout;
 mod model;

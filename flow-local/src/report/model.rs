@@ -4,9 +4,9 @@
 //! Every task is summarised in a [`TaskTiming`] (a few numbers, so a 10,000-item foreach
 //! stays small); only the tasks worth reading in full (all of a small step; the failed,
 //! retried and slowest ones of a large one) get a [`TaskDetail`] with attempts, errors, logs
-//! and artifact previews. Step-attached content added later (cards) belongs in
-//! [`TaskDetail`], which is `#[non_exhaustive]` for that reason.
+//! and artifact previews, and the cards the step attached to it.
 
+use flow_core::card::Card;
 use flow_core::datastore::{AttemptRecord, RunRecord, TaskStatus};
 use flow_core::graph::FlowGraph;
 use flow_core::{IndexPath, RunId, StepError, TaskId};
@@ -355,6 +355,10 @@ pub struct TaskDetail {
     pub preview_note: Option<String>,
     /// The end of each attempt's log.
     pub logs: Vec<LogTail>,
+    /// The cards the step attached to the task, in the order it added them.
+    pub cards: Vec<Card>,
+    /// Why the task's cards are not shown, when they could not be read.
+    pub cards_note: Option<String>,
 }
 
 /// One artifact of a task.
