@@ -90,7 +90,13 @@ pub async fn run_step<F: Flow>(
             return Ok(ExitCode::SUCCESS);
         }
     }
-    if let Some(origin) = &request.origin_run_id {
+    // `step-functions resume --step` cloned what the new run keeps before it started; its
+    // record names the step, and that step and every step after it run again.
+    if let Some(origin) = request
+        .origin_run_id
+        .as_ref()
+        .filter(|_| run.resume_step.is_none())
+    {
         if executor.clone_task_from(origin, &task).await?.is_some() {
             eprintln!("task {task} cloned from run {origin}");
             return finish_run(&store, &mut run, &task).await;

@@ -5,14 +5,20 @@
 //! setting is an error naming both the flag and the variable, so the user can pick either.
 
 use crate::compile::names::is_valid_state_machine_name;
+use flow_graph::FlowGraph;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Default vCPUs of a step's Batch job when the step sets no `resources(cpu = ..)`.
 pub const DEFAULT_CPU: u32 = 1;
 /// Default memory (MiB) of a step's Batch job when the step sets no `resources(memory = ..)`.
 pub const DEFAULT_MEMORY_MB: u64 = 4096;
-/// Default cap on concurrently running child executions of one foreach.
-pub const DEFAULT_MAX_FOREACH_CONCURRENCY: u32 = 1000;
+/// Default cap on concurrently running child executions of one foreach. Each running child
+/// submits one Batch job per task, so it submits `concurrency / task seconds` jobs per
+/// second: 500 children of tasks that take 10 s or more (a Batch job rarely starts and ends
+/// faster) stay within the 50 `SubmitJob` per second Batch allows an account; the bursts
+/// (all children starting at once) are absorbed by the Task's jittered throttle retries.
+pub const DEFAULT_MAX_FOREACH_CONCURRENCY: u32 = 500;
 /// Step Functions runs at most this many child executions of a Distributed Map at once.
 pub const MAX_DISTRIBUTED_MAP_CONCURRENCY: u32 = 10_000;
 
@@ -57,6 +63,15 @@ pub struct SfnArgs {
         value_name = "N"
     )]
     pub max_foreach_concurrency: u32,
+    /// A tag for the state machine, its job definitions and its schedule rule, on top of the
+    /// flow's own `tags` (repeatable).
+    #[arg(
+        long = "aws-tag",
+        env = "FLOW_SFN_AWS_TAGS",
+        value_name = "KEY=VALUE",
+        value_delimiter = ','
+    )]
+    pub aws_tags: Vec<String>,
 }
 
 /// A required setting, as the user can give it.
@@ -142,6 +157,80 @@ fn invalid(
         flag,
         value: value.to_string(),
         why: why.into(),
+    }
+}
+
+/// Tags per AWS resource: Step Functions, Batch and EventBridge all allow 50.
+pub const MAX_TAGS: usize = 50;
+/// The longest tag key AWS accepts.
+pub const MAX_TAG_KEY_LEN: usize = 128;
+/// The longest tag value AWS accepts.
+pub const MAX_TAG_VALUE_LEN: usize = 256;
+
+/// A tag of the deployed resources, valid for every AWS service it goes to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AwsTag {
+    /// The key: 1 to 128 characters, not starting with `aws:`.
+    pub key: String,
+    /// The value: up to 256 characters, possibly empty.
+    pub value: String,
+}
+
+impl AwsTag {
+    /// Parses `KEY=VALUE`, as `--aws-tag` takes it.
+    pub fn parse(text: &str) -> Result<AwsTag, ConfigError> {
+        let Some((key, value)) = text.split_once('=') else {
+            return Err(invalid(
+                "AWS tag",
+                "--aws-tag / FLOW_SFN_AWS_TAGS",
+                text,
+                "write KEY=VALUE",
+            ));
+        };
+        AwsTag::new(key, value, "--aws-tag / FLOW_SFN_AWS_TAGS", text)
+    }
+
+    /// A flow tag (`#[flow(tags = [...])]`) as an AWS tag: `KEY=VALUE`, or a bare name as a
+    /// key with an empty value.
+    pub fn from_flow_tag(tag: &str) -> Result<AwsTag, ConfigError> {
+        let (key, value) = tag.split_once('=').unwrap_or((tag, ""));
+        AwsTag::new(key, value, "#[flow(tags = [...])]", tag)
+    }
+
+    /// A tag, checked against the rules every AWS service here applies (the AWS docs'
+    /// "Tagging AWS resources"): letters, digits, spaces and `_ . : / = + - @`.
+    pub fn new(
+        key: &str,
+        value: &str,
+        flag: &'static str,
+        text: &str,
+    ) -> Result<AwsTag, ConfigError> {
+        let bad = |why: String| invalid("AWS tag", flag, text, why);
+        let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
+        if key.is_empty() || key.chars().count() > MAX_TAG_KEY_LEN {
+            return Err(bad(format!(
+                "a tag key has 1 to {MAX_TAG_KEY_LEN} characters"
+            )));
+        }
+        if value.chars().count() > MAX_TAG_VALUE_LEN {
+            return Err(bad(format!(
+                "a tag value has at most {MAX_TAG_VALUE_LEN} characters"
+            )));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(bad(
+                "tag keys starting with `aws:` are reserved for AWS".into()
+            ));
+        }
+        if let Some(c) = key.chars().chain(value.chars()).find(|&c| !allowed(c)) {
+            return Err(bad(format!(
+                "`{c}` is not allowed in a tag: use letters, digits, spaces and _ . : / = + - @"
+            )));
+        }
+        Ok(AwsTag {
+            key: key.to_string(),
+            value: value.to_string(),
+        })
     }
 }
 
@@ -259,7 +348,13 @@ pub struct DeployConfig {
     pub default_memory_mb: u64,
     /// Most child executions of one foreach running at once.
     pub max_foreach_concurrency: u32,
+    /// `--aws-tag` tags of the deployed resources (the flow's own tags are added by
+    /// [`DeployConfig::resource_tags`]).
+    pub aws_tags: Vec<AwsTag>,
 }
+
+/// The tag naming the flow a deployed resource belongs to.
+pub const FLOW_TAG: &str = "flowrs:flow";
 
 impl DeployConfig {
     /// Settings with the given required values and defaults for the rest.
@@ -282,7 +377,41 @@ impl DeployConfig {
             default_cpu: DEFAULT_CPU,
             default_memory_mb: DEFAULT_MEMORY_MB,
             max_foreach_concurrency: DEFAULT_MAX_FOREACH_CONCURRENCY,
+            aws_tags: Vec::new(),
         }
+    }
+
+    /// The tags of every resource deployed for `graph`: the flow's `tags`, `flowrs:flow`,
+    /// then `--aws-tag` (which wins for a key given twice); `reserved` is how many more tags
+    /// a resource gets at deploy time (the schedule rule's owner), counted against the limit.
+    pub fn resource_tags(
+        &self,
+        graph: &FlowGraph,
+        reserved: usize,
+    ) -> Result<Vec<AwsTag>, ConfigError> {
+        let mut tags: BTreeMap<String, String> = BTreeMap::new();
+        for tag in &graph.tags {
+            let tag = AwsTag::from_flow_tag(tag)?;
+            tags.insert(tag.key, tag.value);
+        }
+        tags.insert(FLOW_TAG.to_string(), graph.name.clone());
+        for tag in &self.aws_tags {
+            tags.insert(tag.key.clone(), tag.value.clone());
+        }
+        if tags.len() + reserved > MAX_TAGS {
+            return Err(invalid(
+                "AWS tags",
+                "--aws-tag / #[flow(tags = [...])]",
+                &tags.keys().cloned().collect::<Vec<_>>().join(", "),
+                format!(
+                    "AWS allows {MAX_TAGS} tags per resource, and {reserved} are taken by flowrs"
+                ),
+            ));
+        }
+        Ok(tags
+            .into_iter()
+            .map(|(key, value)| AwsTag { key, value })
+            .collect())
     }
 
     /// The state machine role, or an error naming its flag and variable.
@@ -383,6 +512,12 @@ impl SfnArgs {
                 "a Distributed Map runs 1 to 10000 child executions at once",
             ));
         }
+        let aws_tags = self
+            .aws_tags
+            .iter()
+            .filter(|t| !t.is_empty())
+            .map(|t| AwsTag::parse(t))
+            .collect::<Result<Vec<_>, _>>()?;
         let region = self
             .region
             .clone()
@@ -400,6 +535,7 @@ impl SfnArgs {
             default_cpu: self.cpu,
             default_memory_mb: self.memory_mb,
             max_foreach_concurrency: self.max_foreach_concurrency,
+            aws_tags,
         })
     }
 }
@@ -524,6 +660,68 @@ mod tests {
             message,
             "missing the IAM role ARN of the state machine: pass `--role-arn` or set `FLOW_SFN_ROLE_ARN`"
         );
+    }
+
+    #[test]
+    fn aws_tags_follow_the_aws_rules() {
+        assert_eq!(
+            AwsTag::parse("team=data science").unwrap(),
+            AwsTag {
+                key: "team".into(),
+                value: "data science".into()
+            }
+        );
+        assert_eq!(AwsTag::parse("url=a=b").unwrap().value, "a=b");
+        assert_eq!(AwsTag::parse("empty=").unwrap().value, "");
+        for (bad, why) in [
+            ("no-equals", "KEY=VALUE"),
+            ("=v", "1 to 128"),
+            ("AWS:owner=me", "reserved"),
+            ("k=semi;colon", "`;`"),
+            (&format!("{}=v", "k".repeat(129)), "1 to 128"),
+            (&format!("k={}", "v".repeat(257)), "at most 256"),
+        ] {
+            let message = AwsTag::parse(bad).unwrap_err().to_string();
+            assert!(
+                message.contains(why) && message.contains("--aws-tag"),
+                "{bad}: {message}"
+            );
+        }
+        assert_eq!(AwsTag::from_flow_tag("nightly").unwrap().value, "");
+        assert!(AwsTag::from_flow_tag("aws:x").is_err());
+    }
+
+    #[test]
+    fn resource_tags_merge_flow_tags_and_aws_tags() {
+        let mut graph = FlowGraph::new("F", Vec::new());
+        graph.tags = vec!["nightly".into(), "team=ml".into()];
+        let mut a = args();
+        a.aws_tags = vec!["team=data".into(), "cost=42".into()];
+        let tags = a.resolve("F").unwrap().resource_tags(&graph, 1).unwrap();
+        let pairs: Vec<(&str, &str)> = tags
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("cost", "42"),
+                ("flowrs:flow", "F"),
+                ("nightly", ""),
+                ("team", "data")
+            ]
+        );
+        let mut a = args();
+        a.aws_tags = (0..48).map(|i| format!("k{i}=v")).collect();
+        let config = a.resolve("F").unwrap();
+        assert!(config
+            .resource_tags(&FlowGraph::new("F", Vec::new()), 1)
+            .is_ok());
+        let message = config
+            .resource_tags(&FlowGraph::new("F", Vec::new()), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("50 tags"), "{message}");
     }
 
     #[test]

@@ -1,16 +1,31 @@
 //! `step-functions create` and `delete`: registers the Batch job definitions, creates or
-//! updates the state machine, and keeps the EventBridge schedule in step with the flow.
-//! Running `create` twice updates; it never duplicates.
+//! updates the state machine, publishes it as a version that the [`LIVE_ALIAS`] alias
+//! points at, and keeps the EventBridge schedule in step with the flow. Running `create`
+//! twice updates; it never duplicates.
+//!
+//! Runs start on the alias, never on the unqualified state machine ARN: an execution started
+//! right after `UpdateStateMachine` may run the previous definition (Step Functions API
+//! reference, "UpdateStateMachine"), while a published version is immutable.
 
 use super::clients::AwsClients;
 use super::error::AwsError;
+use super::schedule::{self, ScheduleRemoval};
 use crate::compile::Deployment;
+use crate::config::AwsTag;
 use aws_sdk_batch::types::{
-    ContainerProperties, JobDefinitionType, JobTimeout, ResourceRequirement, ResourceType,
-    RetryStrategy,
+    ContainerProperties, EvaluateOnExit, JobDefinitionType, JobTimeout, KeyValuePair,
+    ResourceRequirement, ResourceType, RetryAction, RetryStrategy,
 };
-use aws_sdk_eventbridge::types::{RuleState, Target};
-use serde_json::{json, Value};
+use aws_sdk_sfn::types::{RoutingConfigurationListItem, Tag as SfnTag};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The alias every run starts on; `create` points it at the version it published.
+pub const LIVE_ALIAS: &str = "live";
+/// Published versions kept besides the live one; older ones are deleted, since Step
+/// Functions allows 1,000 per state machine ("PublishStateMachineVersion") and a deleted
+/// version's running executions go on.
+pub const KEPT_VERSIONS: usize = 10;
 
 /// What `create` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,14 +34,22 @@ pub struct Deployed {
     pub state_machine_arn: String,
     /// True when the state machine was created, false when an existing one was updated.
     pub created: bool,
+    /// The version this deployment published.
+    pub version_arn: String,
+    /// The alias runs start on, pointing at that version.
+    pub alias_arn: String,
     /// Job definitions newly registered (unchanged ones are reused by name).
     pub registered_job_definitions: Vec<String>,
     /// The EventBridge rule that triggers the flow on its schedule, if it has one.
     pub schedule_rule: Option<String>,
+    /// A rule of the schedule's name that is not this deployment's and was left alone.
+    pub foreign_rule: Option<String>,
 }
 
-/// The id of the EventBridge target that starts the state machine.
-const SCHEDULE_TARGET_ID: &str = "flowrs-state-machine";
+/// The ARN of the alias runs start on.
+pub fn alias_arn(state_machine_arn: &str) -> String {
+    format!("{state_machine_arn}:{LIVE_ALIAS}")
+}
 
 /// Finds a state machine by name.
 pub async fn find_state_machine(
@@ -56,8 +79,60 @@ fn string(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-/// Builds `RegisterJobDefinition` from the compiler's JSON request.
-async fn register_job_definition(clients: &AwsClients, definition: &Value) -> Result<(), AwsError> {
+/// The fields of the compiler's job definitions this deployer sends; anything else would
+/// be silently dropped, so it is refused instead.
+const JOB_DEFINITION_FIELDS: &[&str] = &[
+    "jobDefinitionName",
+    "type",
+    "containerProperties",
+    "retryStrategy",
+    "timeout",
+    "propagateTags",
+];
+const CONTAINER_FIELDS: &[&str] = &[
+    "image",
+    "command",
+    "jobRoleArn",
+    "resourceRequirements",
+    "environment",
+];
+const RETRY_FIELDS: &[&str] = &["attempts", "evaluateOnExit"];
+
+/// The first field of a compiler job definition that [`register_job_definition`] would not
+/// send, as a path (`containerProperties.volumes`).
+fn unsupported_field(definition: &Value) -> Option<String> {
+    let extra = |value: &Value, known: &[&str], at: &str| {
+        value.as_object().and_then(|fields| {
+            fields
+                .keys()
+                .find(|k| !known.contains(&k.as_str()))
+                .map(|k| format!("{at}{k}"))
+        })
+    };
+    extra(definition, JOB_DEFINITION_FIELDS, "")
+        .or_else(|| {
+            extra(
+                &definition["containerProperties"],
+                CONTAINER_FIELDS,
+                "containerProperties.",
+            )
+        })
+        .or_else(|| extra(&definition["retryStrategy"], RETRY_FIELDS, "retryStrategy."))
+}
+
+/// Builds and sends `RegisterJobDefinition` from the compiler's JSON request, with `tags`
+/// (propagated to the jobs' ECS tasks by `propagateTags`).
+async fn register_job_definition(
+    clients: &AwsClients,
+    definition: &Value,
+    tags: &[AwsTag],
+) -> Result<(), AwsError> {
+    if let Some(field) = unsupported_field(definition) {
+        return Err(AwsError::InvalidRequest {
+            operation: "RegisterJobDefinition",
+            message: format!("the job definition's `{field}` is not sent by this deployer"),
+        });
+    }
     let name = string(definition, "jobDefinitionName").unwrap_or_default();
     let c = &definition["containerProperties"];
     let mut container = ContainerProperties::builder();
@@ -78,16 +153,47 @@ async fn register_job_definition(clients: &AwsClients, definition: &Value) -> Re
                 .build(),
         );
     }
+    for e in c["environment"].as_array().into_iter().flatten() {
+        container = container.environment(
+            KeyValuePair::builder()
+                .set_name(string(e, "name"))
+                .set_value(string(e, "value"))
+                .build(),
+        );
+    }
     let mut request = clients
         .batch
         .register_job_definition()
         .job_definition_name(&name)
         .r#type(JobDefinitionType::Container)
         .container_properties(container.build())
-        .propagate_tags(definition["propagateTags"].as_bool().unwrap_or(false));
-    if let Some(attempts) = definition["retryStrategy"]["attempts"].as_i64() {
-        request =
-            request.retry_strategy(RetryStrategy::builder().attempts(attempts as i32).build());
+        .propagate_tags(definition["propagateTags"].as_bool().unwrap_or(false))
+        .set_tags(Some(
+            tags.iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect::<HashMap<_, _>>(),
+        ));
+    let retry = &definition["retryStrategy"];
+    if retry.is_object() {
+        let mut strategy =
+            RetryStrategy::builder().set_attempts(retry["attempts"].as_i64().map(|a| a as i32));
+        for condition in retry["evaluateOnExit"].as_array().into_iter().flatten() {
+            strategy = strategy.evaluate_on_exit(
+                EvaluateOnExit::builder()
+                    .set_on_status_reason(string(condition, "onStatusReason"))
+                    .set_on_reason(string(condition, "onReason"))
+                    .set_on_exit_code(string(condition, "onExitCode"))
+                    .action(RetryAction::from(
+                        condition["action"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_ascii_uppercase()
+                            .as_str(),
+                    ))
+                    .build(),
+            );
+        }
+        request = request.retry_strategy(strategy.build());
     }
     if let Some(secs) = definition["timeout"]["attemptDurationSeconds"].as_i64() {
         request = request.timeout(
@@ -103,7 +209,11 @@ async fn register_job_definition(clients: &AwsClients, definition: &Value) -> Re
     Ok(())
 }
 
-async fn job_definition_exists(clients: &AwsClients, name: &str) -> Result<bool, AwsError> {
+/// The ARN of the newest ACTIVE revision of a job definition, if there is one.
+async fn active_job_definition(
+    clients: &AwsClients,
+    name: &str,
+) -> Result<Option<String>, AwsError> {
     let out = clients
         .batch
         .describe_job_definitions()
@@ -112,40 +222,124 @@ async fn job_definition_exists(clients: &AwsClients, name: &str) -> Result<bool,
         .send()
         .await
         .map_err(|e| clients.error("DescribeJobDefinitions", e))?;
-    Ok(!out.job_definitions().is_empty())
+    Ok(out
+        .job_definitions()
+        .iter()
+        .max_by_key(|d| d.revision())
+        .and_then(|d| d.job_definition_arn())
+        .map(str::to_string))
 }
 
-/// Registers the job definitions, creates or updates the state machine, and creates,
-/// updates or removes its schedule.
+/// Registers the job definitions, creates or updates the state machine and publishes it
+/// as the live version, and creates, updates or removes its schedule; everything is tagged
+/// with `tags`.
 pub async fn create(
     clients: &AwsClients,
     deployment: &Deployment,
     role_arn: &str,
     schedule: Option<&str>,
+    tags: &[AwsTag],
 ) -> Result<Deployed, AwsError> {
     let mut registered = Vec::new();
     for definition in &deployment.job_definitions {
         let name = string(definition, "jobDefinitionName").unwrap_or_default();
         // Names carry a hash of the content: an ACTIVE one with this name is this definition.
-        if !job_definition_exists(clients, &name).await? {
-            register_job_definition(clients, definition).await?;
-            registered.push(name);
+        match active_job_definition(clients, &name).await? {
+            Some(arn) => {
+                // Tags are not part of the content: a reused definition gets today's.
+                clients
+                    .batch
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(
+                        tags.iter()
+                            .map(|t| (t.key.clone(), t.value.clone()))
+                            .collect(),
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| clients.error("TagResource", e))?;
+            }
+            None => {
+                register_job_definition(clients, definition, tags).await?;
+                registered.push(name);
+            }
         }
     }
     let name = &deployment.state_machine_name;
+    let (arn, created, version_arn) =
+        publish_state_machine(clients, deployment, role_arn, tags).await?;
+    let alias_arn = point_alias(clients, &arn, &version_arn).await?;
+    prune_versions(clients, &arn, &version_arn).await?;
+    let (schedule_rule, foreign_rule) = match schedule {
+        Some(expression) => {
+            let rule =
+                schedule::put_schedule(clients, name, &arn, &alias_arn, role_arn, expression, tags)
+                    .await?;
+            (Some(rule), None)
+        }
+        None => match schedule::remove_schedule(clients, name, &arn).await? {
+            ScheduleRemoval::LeftAlone(rule) => (None, Some(rule)),
+            ScheduleRemoval::Absent | ScheduleRemoval::Removed(_) => (None, None),
+        },
+    };
+    Ok(Deployed {
+        state_machine_arn: arn,
+        created,
+        version_arn,
+        alias_arn,
+        registered_job_definitions: registered,
+        schedule_rule,
+        foreign_rule,
+    })
+}
+
+fn sfn_tags(tags: &[AwsTag]) -> Vec<SfnTag> {
+    tags.iter()
+        .map(|t| SfnTag::builder().key(&t.key).value(&t.value).build())
+        .collect()
+}
+
+/// Creates or updates the state machine, publishing a version; returns its ARN, whether it
+/// was created, and the version's ARN.
+async fn publish_state_machine(
+    clients: &AwsClients,
+    deployment: &Deployment,
+    role_arn: &str,
+    tags: &[AwsTag],
+) -> Result<(String, bool, String), AwsError> {
+    let name = &deployment.state_machine_name;
     let definition = deployment.definition.to_string();
-    let (arn, created) = match find_state_machine(clients, name).await? {
+    let missing_version = |operation| AwsError::InvalidRequest {
+        operation,
+        message: "Step Functions published no version (stateMachineVersionArn is missing)"
+            .to_string(),
+    };
+    match find_state_machine(clients, name).await? {
         Some(arn) => {
-            clients
+            let out = clients
                 .sfn
                 .update_state_machine()
                 .state_machine_arn(&arn)
                 .definition(&definition)
                 .role_arn(role_arn)
+                .publish(true)
                 .send()
                 .await
                 .map_err(|e| clients.error("UpdateStateMachine", e))?;
-            (arn, false)
+            let version = out
+                .state_machine_version_arn()
+                .ok_or_else(|| missing_version("UpdateStateMachine"))?
+                .to_string();
+            clients
+                .sfn
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(sfn_tags(tags)))
+                .send()
+                .await
+                .map_err(|e| clients.error("TagResource", e))?;
+            Ok((arn, false, version))
         }
         None => {
             let out = clients
@@ -155,98 +349,110 @@ pub async fn create(
                 .definition(&definition)
                 .role_arn(role_arn)
                 .r#type(aws_sdk_sfn::types::StateMachineType::Standard)
+                .publish(true)
+                .set_tags(Some(sfn_tags(tags)))
                 .send()
                 .await
                 .map_err(|e| clients.error("CreateStateMachine", e))?;
-            (out.state_machine_arn().to_string(), true)
+            let version = out
+                .state_machine_version_arn()
+                .ok_or_else(|| missing_version("CreateStateMachine"))?
+                .to_string();
+            Ok((out.state_machine_arn().to_string(), true, version))
         }
-    };
-    let schedule_rule = match schedule {
-        Some(expression) => Some(put_schedule(clients, name, &arn, role_arn, expression).await?),
-        None => {
-            remove_schedule(clients, name).await?;
-            None
-        }
-    };
-    Ok(Deployed {
-        state_machine_arn: arn,
-        created,
-        registered_job_definitions: registered,
-        schedule_rule,
-    })
+    }
 }
 
-async fn put_schedule(
+/// Points the live alias at `version_arn` (creating the alias the first time); returns the
+/// alias's ARN.
+async fn point_alias(
     clients: &AwsClients,
-    rule: &str,
     state_machine_arn: &str,
-    role_arn: &str,
-    expression: &str,
+    version_arn: &str,
 ) -> Result<String, AwsError> {
-    clients
-        .events
-        .put_rule()
-        .name(rule)
-        .schedule_expression(expression)
-        .state(RuleState::Enabled)
-        .description(format!("Runs the flow {rule} on its schedule"))
-        .send()
-        .await
-        .map_err(|e| clients.error("PutRule", e))?;
-    // Scheduled runs take the params' defaults.
-    let input = json!({"params": {}, "origin_run_id": null}).to_string();
-    let target = Target::builder()
-        .id(SCHEDULE_TARGET_ID)
-        .arn(state_machine_arn)
-        .role_arn(role_arn)
-        .input(input)
+    let route = RoutingConfigurationListItem::builder()
+        .state_machine_version_arn(version_arn)
+        .weight(100)
         .build()
         .map_err(|e| AwsError::InvalidRequest {
-            operation: "PutTargets",
+            operation: "UpdateStateMachineAlias",
             message: e.to_string(),
         })?;
-    clients
-        .events
-        .put_targets()
-        .rule(rule)
-        .targets(target)
+    let alias = alias_arn(state_machine_arn);
+    let updated = clients
+        .sfn
+        .update_state_machine_alias()
+        .state_machine_alias_arn(&alias)
+        .routing_configuration(route.clone())
         .send()
-        .await
-        .map_err(|e| clients.error("PutTargets", e))?;
-    Ok(rule.to_string())
+        .await;
+    match updated {
+        Ok(_) => Ok(alias),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found()) =>
+        {
+            let out = clients
+                .sfn
+                .create_state_machine_alias()
+                .name(LIVE_ALIAS)
+                .description("The version flowrs runs; `step-functions create` moves it")
+                .routing_configuration(route)
+                .send()
+                .await
+                .map_err(|e| clients.error("CreateStateMachineAlias", e))?;
+            Ok(out.state_machine_alias_arn().to_string())
+        }
+        Err(e) => Err(clients.error("UpdateStateMachineAlias", e)),
+    }
 }
 
-/// Removes the schedule rule if there is one; returns whether there was.
-async fn remove_schedule(clients: &AwsClients, rule: &str) -> Result<bool, AwsError> {
-    let exists = clients
-        .events
-        .list_rules()
-        .name_prefix(rule)
-        .send()
-        .await
-        .map_err(|e| clients.error("ListRules", e))?
-        .rules()
-        .iter()
-        .any(|r| r.name() == Some(rule));
-    if !exists {
-        return Ok(false);
+/// Deletes published versions past the newest [`KEPT_VERSIONS`], except `live` (the one the
+/// alias points at) and any that another alias still points at.
+async fn prune_versions(
+    clients: &AwsClients,
+    state_machine_arn: &str,
+    live: &str,
+) -> Result<(), AwsError> {
+    let mut versions = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = clients
+            .sfn
+            .list_state_machine_versions()
+            .state_machine_arn(state_machine_arn)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| clients.error("ListStateMachineVersions", e))?;
+        versions.extend(
+            page.state_machine_versions()
+                .iter()
+                .map(|v| v.state_machine_version_arn().to_string()),
+        );
+        next_token = page.next_token().map(str::to_string);
+        if next_token.is_none() {
+            break;
+        }
     }
-    clients
-        .events
-        .remove_targets()
-        .rule(rule)
-        .ids(SCHEDULE_TARGET_ID)
-        .send()
-        .await
-        .map_err(|e| clients.error("RemoveTargets", e))?;
-    clients
-        .events
-        .delete_rule()
-        .name(rule)
-        .send()
-        .await
-        .map_err(|e| clients.error("DeleteRule", e))?;
-    Ok(true)
+    // Listed newest first.
+    for version in versions.iter().skip(KEPT_VERSIONS).filter(|v| *v != live) {
+        let deleted = clients
+            .sfn
+            .delete_state_machine_version()
+            .state_machine_version_arn(version)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => {}
+            // Another alias (the user's) still points at it: it stays.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_validation_exception() || s.is_conflict_exception()) => {}
+            Err(e) => return Err(clients.error("DeleteStateMachineVersion", e)),
+        }
+    }
+    Ok(())
 }
 
 /// What `delete` removed.
@@ -254,8 +460,8 @@ async fn remove_schedule(clients: &AwsClients, rule: &str) -> Result<bool, AwsEr
 pub struct Deleted {
     /// The state machine's ARN.
     pub state_machine_arn: String,
-    /// Whether a schedule was removed.
-    pub schedule_removed: bool,
+    /// What happened to the schedule rule.
+    pub schedule: ScheduleRemoval,
     /// Job definition revisions deregistered.
     pub deregistered_job_definitions: usize,
 }
@@ -269,11 +475,12 @@ fn is_ours(job_definition: &str, state_machine: &str) -> bool {
         .is_some_and(|hash| hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Deletes the state machine, its schedule and every job definition registered for it
-/// (found by name, so definitions of earlier settings go too).
+/// Deletes the state machine (its versions and alias go with it), its schedule rule if it is
+/// the deployment's, and every job definition registered for it (found by name, so
+/// definitions of earlier settings go too).
 pub async fn delete(clients: &AwsClients, state_machine: &str) -> Result<Deleted, AwsError> {
     let arn = require_state_machine(clients, state_machine).await?;
-    let schedule_removed = remove_schedule(clients, state_machine).await?;
+    let schedule = schedule::remove_schedule(clients, state_machine, &arn).await?;
     clients
         .sfn
         .delete_state_machine()
@@ -307,14 +514,18 @@ pub async fn delete(clients: &AwsClients, state_machine: &str) -> Result<Deleted
     }
     Ok(Deleted {
         state_machine_arn: arn,
-        schedule_removed,
+        schedule,
         deregistered_job_definitions: ours.len(),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_ours;
+    use super::*;
+    use crate::compile::compile_graph;
+    use crate::config::{DeployConfig, S3Root};
+    use flow_graph::{FlowGraph, Retry, StepSpec, Transition};
+    use serde_json::json;
 
     #[test]
     fn job_definitions_are_recognised_by_name() {
@@ -322,5 +533,39 @@ mod tests {
         assert!(!is_ours("MovieFlow-0a1b2c3", "MovieFlow"));
         assert!(!is_ours("MovieFlowX-0a1b2c3d", "MovieFlow"));
         assert!(!is_ours("Other-0a1b2c3d", "MovieFlow"));
+    }
+
+    #[test]
+    fn every_field_the_compiler_emits_is_sent() {
+        let mut retried = StepSpec::new("work", Transition::Next("end".into()));
+        retried.options.retry = Some(Retry {
+            times: 2,
+            backoff_ms: 0,
+        });
+        retried.options.timeout_secs = Some(120);
+        let graph = FlowGraph::new(
+            "Flow",
+            vec![
+                StepSpec::new("start", Transition::Next("work".into())),
+                retried,
+                StepSpec::new("end", Transition::End),
+            ],
+        );
+        let config = DeployConfig::new(
+            "Flow",
+            S3Root::parse("s3://bucket").unwrap(),
+            "image:1",
+            "queue",
+            "flow",
+        );
+        let deployment = compile_graph(&graph, &config).unwrap();
+        for definition in &deployment.job_definitions {
+            assert_eq!(unsupported_field(definition), None, "{definition}");
+        }
+        let unknown = json!({"type": "container", "containerProperties": {"volumes": []}});
+        assert_eq!(
+            unsupported_field(&unknown).as_deref(),
+            Some("containerProperties.volumes")
+        );
     }
 }

@@ -42,25 +42,8 @@ pub enum AwsError {
     },
     /// S3 refused a read with 403: without `s3:ListBucket` that is also its answer for a key
     /// that does not exist, so the caller cannot even learn that the key is missing.
-    #[error(
-        "{operation} s3://{bucket}/{key}: {code}: {message} (HTTP 403); the caller needs \
-         s3:ListBucket on arn:aws:s3:::{bucket} (without it S3 answers 403, not 404, for a key \
-         that does not exist) and s3:GetObject on arn:aws:s3:::{bucket}/{prefix}*"
-    )]
-    S3ReadDenied {
-        /// `GetObject` or `HeadObject`.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The S3 key read.
-        key: String,
-        /// The datastore's key prefix, with a trailing `/` (empty at the bucket's root).
-        prefix: String,
-        /// The service's error code, or `Forbidden` for a HEAD (which has no body).
-        code: String,
-        /// The service's message.
-        message: String,
-    },
+    #[error(transparent)]
+    S3ReadDenied(Box<S3ReadDenied>),
     /// The endpoint did not answer in time or refused the connection.
     #[error(
         "cannot reach AWS at {endpoint} ({operation}); check AWS_ENDPOINT_URL, the network, \
@@ -141,6 +124,28 @@ pub enum AwsError {
         /// The state machine that wanted the rule.
         state_machine_arn: String,
     },
+}
+
+/// A read S3 refused with 403, and the permissions it takes.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{operation} s3://{bucket}/{key}: {code}: {message} (HTTP 403); the caller needs \
+     s3:ListBucket on arn:aws:s3:::{bucket} (without it S3 answers 403, not 404, for a key \
+     that does not exist) and s3:GetObject on arn:aws:s3:::{bucket}/{prefix}*"
+)]
+pub struct S3ReadDenied {
+    /// `GetObject` or `HeadObject`.
+    pub operation: &'static str,
+    /// The bucket.
+    pub bucket: String,
+    /// The S3 key read.
+    pub key: String,
+    /// The datastore's key prefix, with a trailing `/` (empty at the bucket's root).
+    pub prefix: String,
+    /// The service's error code, or `Forbidden` for a HEAD (which has no body).
+    pub code: String,
+    /// The service's message.
+    pub message: String,
 }
 
 /// What to do about a service error; displayed as `; <hint>`, or nothing.

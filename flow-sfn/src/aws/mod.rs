@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod error;
 pub mod operate;
 pub mod s3_store;
+pub mod schedule;
 
 pub use clients::{load, AwsClients};
 pub use error::AwsError;

@@ -1,10 +1,22 @@
 //! `trigger`, `list-runs`, `status`, `terminate` and `resume` against a deployed flow.
+//!
+//! Runs start on the deployment's live alias (see [`super::deploy`]). DescribeExecution is
+//! eventually consistent: right after StartExecution it may say the execution does not
+//! exist, so a run is looked up with some patience ([`JUST_STARTED`] for a run this process
+//! started, [`LOOKUP`] for a run id from the user, short enough that a typo fails fast).
 
 use super::clients::AwsClients;
+use super::deploy::alias_arn;
 use super::error::AwsError;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
 use flow_core::RunId;
 use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// How long a run this process just started may stay unknown to DescribeExecution.
+pub const JUST_STARTED: Duration = Duration::from_secs(60);
+/// How long a run id given by the user may stay unknown before it is an unknown run.
+pub const LOOKUP: Duration = Duration::from_secs(3);
 
 /// One run (execution) of a deployed flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +24,7 @@ pub struct RunSummary {
     /// The run id (the execution's name).
     pub run_id: String,
     /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, ...
-    pub status: String,
+    pub status: ExecutionStatus,
     /// Start time (RFC 3339).
     pub started: String,
     /// Stop time (RFC 3339), if stopped.
@@ -45,37 +57,67 @@ fn time(t: &aws_smithy_types::DateTime) -> String {
         .unwrap_or_default()
 }
 
-/// Starts a run named `run_id` with `input` (`{"params": .., "origin_run_id": ..}`).
+/// A run that was started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedRun {
+    /// The execution's ARN.
+    pub execution_arn: String,
+    /// False when the state machine has no live alias (deployed before aliases were) and the
+    /// run started on its latest definition instead.
+    pub on_alias: bool,
+}
+
+/// Starts a run named `run_id` with `input` (`{"params": .., "origin_run_id": ..}`) on the
+/// live alias of `state_machine_arn`.
 pub async fn start_run(
     clients: &AwsClients,
     state_machine_arn: &str,
     run_id: &RunId,
     input: &Value,
-) -> Result<String, AwsError> {
-    let out = clients
-        .sfn
-        .start_execution()
-        .state_machine_arn(state_machine_arn)
-        .name(run_id.as_str())
-        .input(input.to_string())
-        .send()
-        .await
-        .map_err(|e| clients.error("StartExecution", e))?;
-    Ok(out.execution_arn().to_string())
+) -> Result<StartedRun, AwsError> {
+    let start = |arn: String| {
+        clients
+            .sfn
+            .start_execution()
+            .state_machine_arn(arn)
+            .name(run_id.as_str())
+            .input(input.to_string())
+            .send()
+    };
+    match start(alias_arn(state_machine_arn)).await {
+        Ok(out) => Ok(StartedRun {
+            execution_arn: out.execution_arn().to_string(),
+            on_alias: true,
+        }),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_state_machine_does_not_exist()) =>
+        {
+            let out = start(state_machine_arn.to_string())
+                .await
+                .map_err(|e| clients.error("StartExecution", e))?;
+            Ok(StartedRun {
+                execution_arn: out.execution_arn().to_string(),
+                on_alias: false,
+            })
+        }
+        Err(e) => Err(clients.error("StartExecution", e)),
+    }
 }
 
-/// Lists runs, newest first, optionally only those with `status`.
+/// Lists runs, newest first, optionally only those with `status`. Runs started on a
+/// version or alias are the state machine's runs, listed here too.
 pub async fn list_runs(
     clients: &AwsClients,
     state_machine_arn: &str,
-    status: Option<&str>,
+    status: Option<ExecutionStatus>,
 ) -> Result<Vec<RunSummary>, AwsError> {
     let mut request = clients
         .sfn
         .list_executions()
         .state_machine_arn(state_machine_arn);
     if let Some(status) = status {
-        request = request.status_filter(ExecutionStatus::from(status));
+        request = request.status_filter(status);
     }
     let mut pages = request.into_paginator().send();
     let mut runs = Vec::new();
@@ -84,7 +126,7 @@ pub async fn list_runs(
         for e in page.executions() {
             runs.push(RunSummary {
                 run_id: e.name().to_string(),
-                status: e.status().as_str().to_string(),
+                status: e.status().clone(),
                 started: time(e.start_date()),
                 stopped: e.stop_date().map(time),
                 execution_arn: e.execution_arn().to_string(),
@@ -95,47 +137,84 @@ pub async fn list_runs(
     Ok(runs)
 }
 
-/// Describes one run; an unknown run id is a clear error.
+/// What DescribeExecution says about a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDescription {
+    /// Its id, status and times.
+    pub summary: RunSummary,
+    /// The error it failed with, if it failed.
+    pub error: Option<String>,
+    /// The cause of that error.
+    pub cause: Option<String>,
+}
+
+/// Describes one run; a run DescribeExecution does not know is asked for again until
+/// `patience` has passed (it may have only just started), then it is an unknown run.
 pub async fn describe_run(
     clients: &AwsClients,
     state_machine_arn: &str,
     run_id: &str,
-) -> Result<(RunSummary, Option<String>, Option<String>), AwsError> {
+    patience: Duration,
+) -> Result<RunDescription, AwsError> {
     let arn = execution_arn(state_machine_arn, run_id);
-    let out = clients
-        .sfn
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.as_service_error()
-                .is_some_and(|s| s.is_execution_does_not_exist())
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    let out = loop {
+        match clients
+            .sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(out) => break out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_execution_does_not_exist()) =>
             {
-                AwsError::UnknownRun {
-                    run_id: run_id.to_string(),
-                    state_machine: state_machine_arn
-                        .rsplit(':')
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
+                if started.elapsed() + delay > patience {
+                    return Err(AwsError::UnknownRun {
+                        run_id: run_id.to_string(),
+                        state_machine: state_machine_arn
+                            .rsplit(':')
+                            .next()
+                            .unwrap_or_default()
+                            .to_string(),
+                    });
                 }
-            } else {
-                clients.error("DescribeExecution", e)
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
             }
-        })?;
+            Err(e) => return Err(clients.error("DescribeExecution", e)),
+        }
+    };
     let summary = RunSummary {
         run_id: out.name().unwrap_or(run_id).to_string(),
-        status: out.status().as_str().to_string(),
+        status: out.status().clone(),
         started: time(out.start_date()),
         stopped: out.stop_date().map(time),
         execution_arn: arn,
     };
-    Ok((
+    Ok(RunDescription {
         summary,
-        out.error().map(str::to_string),
-        out.cause().map(str::to_string),
-    ))
+        error: out.error().map(str::to_string),
+        cause: out.cause().map(str::to_string),
+    })
+}
+
+/// A run's execution, or `None` when DescribeExecution still does not know it after
+/// `patience` (never started, or deleted by Step Functions 90 days after it ended).
+pub async fn run_exists(
+    clients: &AwsClients,
+    state_machine_arn: &str,
+    run_id: &str,
+    patience: Duration,
+) -> Result<Option<RunSummary>, AwsError> {
+    match describe_run(clients, state_machine_arn, run_id, patience).await {
+        Ok(description) => Ok(Some(description.summary)),
+        Err(AwsError::UnknownRun { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Every event of an execution's history, oldest first.
@@ -248,25 +327,6 @@ pub async fn terminate(clients: &AwsClients, execution_arn: &str) -> Result<(), 
         .await
         .map_err(|e| clients.error("StopExecution", e))?;
     Ok(())
-}
-
-/// The params a run was started with (its execution input's `params`).
-pub async fn execution_params(
-    clients: &AwsClients,
-    execution_arn: &str,
-) -> Result<Value, AwsError> {
-    let out = clients
-        .sfn
-        .describe_execution()
-        .execution_arn(execution_arn)
-        .send()
-        .await
-        .map_err(|e| clients.error("DescribeExecution", e))?;
-    let input: Value = out
-        .input()
-        .and_then(|i| serde_json::from_str(i).ok())
-        .unwrap_or(Value::Null);
-    Ok(input.get("params").cloned().unwrap_or(Value::Null))
 }
 
 /// What one state of the top-level execution did.

@@ -9,7 +9,7 @@
 //! a 403 on a read is reported as exactly that missing permission.
 
 use super::clients::AwsClients;
-use super::error::{call_failed, service_error, AwsError, Hint};
+use super::error::{call_failed, service_error, AwsError, Hint, S3ReadDenied};
 use crate::config::S3Root;
 use async_trait::async_trait;
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -73,7 +73,7 @@ impl S3Store {
             "" => String::new(),
             prefix => format!("{prefix}/"),
         };
-        let source = AwsError::S3ReadDenied {
+        let source = AwsError::S3ReadDenied(Box::new(S3ReadDenied {
             operation,
             bucket: self.root.bucket().to_string(),
             key: self.root.key(key),
@@ -84,7 +84,7 @@ impl S3Store {
                 code
             },
             message,
-        };
+        }));
         self.store_error("read", key, source)
     }
 

@@ -55,11 +55,19 @@ pub(super) async fn create<F: Flow>(args: &SfnArgs) -> anyhow::Result<ExitCode> 
     let graph = F::graph();
     let config = args.resolve(&graph.name)?;
     let role = config.require_role_arn()?.to_string();
+    // The schedule rule's owner tag is one more on top of these.
+    let tags = config.resource_tags(graph, 1)?;
     let deployment = compile_flow(graph, F::analysis(), &config)?;
     let clients = aws::load(config.region.as_deref()).await?;
     require_bucket(&clients, &config.datastore).await?;
-    let deployed =
-        aws::deploy::create(&clients, &deployment, &role, graph.schedule.as_deref()).await?;
+    let deployed = aws::deploy::create(
+        &clients,
+        &deployment,
+        &role,
+        graph.schedule.as_deref(),
+        &tags,
+    )
+    .await?;
     eprint!("{}", deployment.report.to_text());
     let schedule = match (&deployed.schedule_rule, &graph.schedule) {
         (Some(rule), Some(expression)) => {
@@ -68,15 +76,27 @@ pub(super) async fn create<F: Flow>(args: &SfnArgs) -> anyhow::Result<ExitCode> 
         _ => String::new(),
     };
     eprintln!(
-        "{} state machine {}; {} new job definition(s){schedule}",
+        "{} state machine {} and published version {} as alias `{}`; {} new job definition(s){schedule}",
         if deployed.created {
             "created"
         } else {
             "updated"
         },
         deployment.state_machine_name,
+        deployed
+            .version_arn
+            .rsplit(':')
+            .next()
+            .unwrap_or_default(),
+        aws::deploy::LIVE_ALIAS,
         deployed.registered_job_definitions.len(),
     );
+    if let Some(rule) = &deployed.foreign_rule {
+        eprintln!(
+            "note: left the EventBridge rule `{rule}` alone: it has the name of this flow's \
+             schedule rule but is not this deployment's"
+        );
+    }
     println!("{}", deployed.state_machine_arn);
     Ok(ExitCode::SUCCESS)
 }

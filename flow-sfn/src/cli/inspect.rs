@@ -97,13 +97,8 @@ pub(super) async fn list_runs<F: Flow>(
     matches: &ArgMatches,
 ) -> anyhow::Result<ExitCode> {
     let flow = DeployedFlow::find(args, &F::graph().name).await?;
-    let status = matches.get_one::<ExecutionStatus>("status");
-    let runs = aws::operate::list_runs(
-        &flow.clients,
-        &flow.arn,
-        status.map(ExecutionStatus::as_str),
-    )
-    .await?;
+    let status = matches.get_one::<ExecutionStatus>("status").cloned();
+    let runs = aws::operate::list_runs(&flow.clients, &flow.arn, status).await?;
     if runs.is_empty() {
         eprintln!("no runs of {}", flow.name);
     }
@@ -116,7 +111,7 @@ pub(super) async fn list_runs<F: Flow>(
     for run in runs {
         table.row([
             run.run_id,
-            run.status,
+            run.status.as_str().to_string(),
             run.started,
             run.stopped.unwrap_or_else(|| "-".into()),
         ]);
@@ -149,7 +144,11 @@ async fn status_report<F: Flow>(
     datastore: Option<&str>,
 ) -> anyhow::Result<String> {
     let clients = &flow.clients;
-    let (summary, error, cause) = aws::operate::describe_run(clients, &flow.arn, run_id).await?;
+    let aws::operate::RunDescription {
+        summary,
+        error,
+        cause,
+    } = aws::operate::describe_run(clients, &flow.arn, run_id, aws::operate::LOOKUP).await?;
     let mut out = String::new();
     writeln!(out, "run {}: {}", summary.run_id, summary.status)?;
     writeln!(

@@ -1,7 +1,8 @@
 //! `step-functions terminate` and `delete`: stop a run, remove the deployed flow.
 
-use super::{run_id_arg, state_machine_name, status_of, with_settings, DeployedFlow};
+use super::{run_id_arg, state_machine_name, with_settings, DeployedFlow};
 use crate::aws;
+use crate::aws::schedule::ScheduleRemoval;
 use crate::config::SfnArgs;
 use anyhow::bail;
 use aws_sdk_sfn::types::ExecutionStatus;
@@ -36,8 +37,11 @@ pub(super) async fn terminate<F: Flow>(
         .cloned()
         .unwrap_or_default();
     let flow = DeployedFlow::find(args, &F::graph().name).await?;
-    let (summary, _, _) = aws::operate::describe_run(&flow.clients, &flow.arn, &run_id).await?;
-    if status_of(&summary) != ExecutionStatus::Running {
+    let summary =
+        aws::operate::describe_run(&flow.clients, &flow.arn, &run_id, aws::operate::LOOKUP)
+            .await?
+            .summary;
+    if summary.status != ExecutionStatus::Running {
         bail!(
             "run `{run_id}` is not running (it is {}): nothing to stop",
             summary.status
@@ -56,12 +60,17 @@ pub(super) async fn delete<F: Flow>(args: &SfnArgs) -> anyhow::Result<ExitCode> 
     eprintln!(
         "deleted state machine {}{}; deregistered {} job definition(s)",
         deleted.state_machine_arn,
-        if deleted.schedule_removed {
-            " and its schedule"
-        } else {
-            ""
+        match &deleted.schedule {
+            ScheduleRemoval::Removed(rule) => format!(" and its schedule rule {rule}"),
+            ScheduleRemoval::Absent | ScheduleRemoval::LeftAlone(_) => String::new(),
         },
         deleted.deregistered_job_definitions
     );
+    if let ScheduleRemoval::LeftAlone(rule) = &deleted.schedule {
+        eprintln!(
+            "left the EventBridge rule `{rule}` alone: it has the name of this flow's schedule \
+             rule but is not tagged as this deployment's"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

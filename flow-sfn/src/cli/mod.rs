@@ -13,11 +13,9 @@ mod start;
 
 pub use create::run_for_graph;
 
-use crate::aws::operate::RunSummary;
 use crate::aws::{self, AwsClients};
 use crate::config::SfnArgs;
 use anyhow::Context;
-use aws_sdk_sfn::types::ExecutionStatus;
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 use flow_core::graph::FlowGraph;
 use flow_core::Flow;
@@ -132,9 +130,4 @@ impl DeployedFlow {
         let arn = aws::deploy::require_state_machine(&clients, &name).await?;
         Ok(DeployedFlow { clients, name, arn })
     }
-}
-
-/// A run's status as the SDK's enum, so that statuses are compared as values, not text.
-fn status_of(summary: &RunSummary) -> ExecutionStatus {
-    ExecutionStatus::from(summary.status.as_str())
 }

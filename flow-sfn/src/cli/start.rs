@@ -1,18 +1,22 @@
 //! `step-functions trigger` and `resume`: start a run of the deployed flow, and with
 //! `--wait` follow it until it ends.
 
-use super::{run_id_arg, status_of, with_settings, DeployedFlow};
-use crate::aws::{self, AwsClients};
+use super::{run_id_arg, with_settings, DeployedFlow};
+use crate::aws::operate::{StartedRun, JUST_STARTED, LOOKUP};
+use crate::aws::{self, AwsClients, S3Store};
 use crate::compile::compile;
-use crate::config::SfnArgs;
+use crate::config::{ConfigError, S3Root, SfnArgs, DATASTORE};
 use crate::execution_input;
+use crate::resume::{self, ResumePlan};
 use anyhow::bail;
 use aws_sdk_sfn::types::ExecutionStatus;
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use flow_core::datastore::RunStore;
 use flow_core::graph::{Analysis, FlowGraph};
 use flow_core::{Flow, RunId};
 use flow_local::cli::{param_args, param_values};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The largest params JSON that fits the `start` task's container overrides when the
@@ -49,10 +53,16 @@ pub(super) fn resume_command() -> Command {
     with_settings(
         Command::new("resume")
             .about(
-                "Start a new run that clones every task that succeeded in RUN_ID and re-runs \
-                 the rest",
+                "Start a new run that clones every task that finished in RUN_ID and runs the \
+                 rest (reads RUN_ID from the datastore)",
             )
             .arg(run_id_arg("The run to resume (usually a failed one)"))
+            .arg(
+                Arg::new("step")
+                    .long("step")
+                    .value_name("STEP")
+                    .help("Run this step and every step after it again, even where they finished"),
+            )
             .arg(
                 Arg::new("new-run-id")
                     .long("run-id")
@@ -76,13 +86,14 @@ pub(super) async fn trigger<F: Flow>(
     let input = execution_input::<F::Params>(&params, None, limit)?;
     let run_id = new_run_id(matches)?;
     let flow = DeployedFlow::find(args, &graph.name).await?;
-    aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
+    let started = aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
+    note_if_not_on_alias(&flow, &started);
     println!("{run_id}");
     finish(&flow.clients, &flow.arn, &run_id, matches.get_flag("wait")).await
 }
 
-/// Runs `resume`: starts a new run that clones what succeeded in the origin run; prints
-/// its id.
+/// Runs `resume`: prepares a new run in the datastore (its record, and a clone of every task
+/// of the origin it keeps; see [`crate::resume`]), then starts its execution; prints its id.
 pub(super) async fn resume<F: Flow>(
     args: &SfnArgs,
     matches: &ArgMatches,
@@ -94,24 +105,61 @@ pub(super) async fn resume<F: Flow>(
             .cloned()
             .unwrap_or_default(),
     )?;
+    let root = args
+        .datastore
+        .as_deref()
+        .map(S3Root::parse)
+        .ok_or(ConfigError::Missing(DATASTORE))??;
     let flow = DeployedFlow::find(args, &graph.name).await?;
-    let (summary, _, _) =
-        aws::operate::describe_run(&flow.clients, &flow.arn, origin.as_str()).await?;
-    if status_of(&summary) == ExecutionStatus::Running {
-        bail!(
-            "run `{origin}` is still running: wait for it to finish, or stop it with \
-             `step-functions terminate {origin}`, before resuming it"
-        );
+    let store = RunStore::new(Arc::new(S3Store::new(&flow.clients, root)), &graph.name);
+    // The origin as the datastore has it: Step Functions forgets executions 90 days after
+    // they end, the datastore does not.
+    let record = store.run(&origin).await?;
+    if let Some(execution) =
+        aws::operate::run_exists(&flow.clients, &flow.arn, origin.as_str(), LOOKUP).await?
+    {
+        if execution.status == ExecutionStatus::Running {
+            bail!(
+                "run `{origin}` is still running: wait for it to finish, or stop it with \
+                 `step-functions terminate {origin}`, before resuming it"
+            );
+        }
     }
+    let plan = ResumePlan::new::<F>(
+        record,
+        matches.get_one::<String>("step").map(String::as_str),
+    )?;
     // The new run re-runs `start` only if it failed; it needs the same params then.
-    let params = aws::operate::execution_params(&flow.clients, &summary.execution_arn).await?;
     let limit = params_limit(args, graph, F::analysis());
-    let input = execution_input::<F::Params>(&params, Some(&origin), limit)?;
+    let input = execution_input::<F::Params>(&plan.origin.params, Some(&origin), limit)?;
     let run_id = new_run_id(matches)?;
-    aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
-    eprintln!("resuming {origin} ({}) as a new run", summary.status);
+    let prepared = resume::prepare::<F>(&store, &plan, run_id.clone()).await?;
+    let started = aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
+    note_if_not_on_alias(&flow, &started);
+    eprintln!(
+        "resuming {origin} as a new run: {} finished task(s) cloned{}",
+        prepared.cloned,
+        plan.resume_step
+            .as_deref()
+            .map(|step| format!(", `{step}` and every step after it run again"))
+            .unwrap_or_default()
+    );
     println!("{run_id}");
     finish(&flow.clients, &flow.arn, &run_id, matches.get_flag("wait")).await
+}
+
+/// Says so when a run started on the state machine's latest definition rather than on the
+/// version `create` published (a deployment made before versions were).
+fn note_if_not_on_alias(flow: &DeployedFlow, started: &StartedRun) {
+    if !started.on_alias {
+        eprintln!(
+            "note: state machine {} has no `{}` alias, so the run started on its latest \
+             definition (which Step Functions may not have applied yet): run \
+             `step-functions create` to publish a version",
+            flow.name,
+            aws::deploy::LIVE_ALIAS
+        );
+    }
 }
 
 /// The `--run-id` given, or a fresh one.
@@ -145,9 +193,13 @@ async fn finish(
     let started = Instant::now();
     let mut delay = Duration::from_millis(200);
     loop {
-        let (summary, error, cause) =
-            aws::operate::describe_run(clients, arn, run_id.as_str()).await?;
-        let status = status_of(&summary);
+        // This process started the run: DescribeExecution may not know it yet.
+        let aws::operate::RunDescription {
+            summary,
+            error,
+            cause,
+        } = aws::operate::describe_run(clients, arn, run_id.as_str(), JUST_STARTED).await?;
+        let status = summary.status;
         // A run pending a redrive has stopped only for now.
         if !matches!(
             status,
