@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _};
 use flow_core::datastore::{DatastoreError, ObjectStore, RunIdTaken, RunStore, TaskRecord};
 use flow_core::graph::{FrameKind, Transition};
 use flow_core::ids::validate_step_name;
-use flow_core::{BlobCache, Flow, IndexPath, Input, Inputs, RunId, TaskId};
+use flow_core::{BlobCache, Flow, IndexPath, Input, Inputs, RunId, StepErrorKind, TaskId};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -25,7 +25,9 @@ pub struct StepRequest {
     pub origin_run_id: Option<RunId>,
     /// The params (only for `start`): creates the run record.
     pub params_json: Option<String>,
-    /// This attempt, 0-based.
+    /// Batch's attempt at this job, 0-based: above 0 only when Batch ran the job again after
+    /// its host failed (a Spot reclaim). The step's own retries are Step Functions' to make,
+    /// each a new job; which of them this job runs is read from the datastore.
     pub attempt: u32,
     /// Keep what the process prints while the step runs (stdout and stderr, `println!`
     /// included) in the attempt's log. Only for a process that runs this one task.
@@ -41,7 +43,7 @@ pub fn batch_attempt() -> u32 {
 }
 
 /// Runs the requested task; exit 0 when it finished (or was caught or cloned), 1 when it
-/// failed (Batch retries it if attempts remain).
+/// failed (Step Functions retries it if the step has retries left).
 pub async fn run_step<F: Flow>(
     store: Arc<dyn ObjectStore>,
     request: StepRequest,
@@ -84,11 +86,17 @@ pub async fn run_step<F: Flow>(
 
     // A job that Batch or Step Functions runs again after the task committed does nothing.
     // (An unreadable record, torn by a power loss, is not a commit: the task runs again.)
-    if let Ok(Some(done)) = store.task(&run_id, &task).await {
-        if done.is_done() {
+    if let Ok(Some(record)) = store.task(&run_id, &task).await {
+        if record.is_done() {
+            restore_state_machine_objects::<F>(&store, &run_id, record).await?;
             eprintln!("task {task} of run {run_id} already finished");
             return Ok(ExitCode::SUCCESS);
         }
+        // Its last attempt failed and was committed (then Batch ran the job again after a
+        // host failure, say): the task is over, and it failed.
+        let error = record.error.map(|e| e.to_string()).unwrap_or_default();
+        eprintln!("task {task} of run {run_id} already failed: {error}");
+        return Ok(ExitCode::FAILURE);
     }
     // `step-functions resume --step` cloned what the new run keeps before it started; its
     // record names the step, and that step and every step after it run again.
@@ -103,6 +111,19 @@ pub async fn run_step<F: Flow>(
         }
     }
 
+    let attempt = next_attempt(
+        &store,
+        &run_id,
+        &task,
+        spec.options.retry.map_or(0, |r| r.times),
+    )
+    .await?;
+    if request.attempt > 0 {
+        eprintln!(
+            "AWS Batch runs this job again (its attempt {}): attempt {attempt} of task {task}",
+            request.attempt + 1
+        );
+    }
     let (input, inputs) = load_inputs::<F>(&store, &run_id, step, &index).await?;
     let counts = foreach_counts::<F>(&store, &run_id, step, &index).await?;
     #[cfg(unix)]
@@ -112,31 +133,28 @@ pub async fn run_step<F: Flow>(
         None
     };
     let result = executor
-        .run_attempt(spec, task.clone(), input, inputs, counts, request.attempt)
+        .run_attempt(spec, task.clone(), input, inputs, counts, attempt)
         .await;
     #[cfg(unix)]
     if let Some(output) = output {
         let printed = output.finish();
         if !printed.is_empty() {
-            // The attempt number `run_attempt` used: Batch may count past the step's retries.
-            let attempt = request
-                .attempt
-                .min(spec.options.retry.map_or(0, |r| r.times));
             let mut text = b"-- stdout and stderr of the process --\n".to_vec();
             text.extend_from_slice(&printed);
             store.append_log(&run_id, &task, attempt, &text).await?;
         }
     }
+    let timed_out = result.as_ref().is_ok_and(attempt_timed_out);
     let error = match result {
         Ok(AttemptOutcome::Ended(TaskOutcome::Succeeded(_) | TaskOutcome::Caught(_))) => {
-            return finish_run(&store, &mut run, &task).await;
+            let code = finish_run(&store, &mut run, &task).await?;
+            return Ok(exit_if_timed_out(timed_out, code));
         }
         Ok(AttemptOutcome::WillRetry(error)) => {
             eprintln!(
-                "attempt {} of task {task} failed: {error}; AWS Batch will retry it",
-                request.attempt
+                "attempt {attempt} of task {task} failed: {error}; Step Functions will retry it"
             );
-            return Ok(ExitCode::FAILURE);
+            return Ok(exit_if_timed_out(timed_out, ExitCode::FAILURE));
         }
         Ok(AttemptOutcome::Ended(TaskOutcome::Failed(error))) => TaskError::Failed {
             task: task.clone(),
@@ -146,7 +164,81 @@ pub async fn run_step<F: Flow>(
     };
     eprintln!("error: {error}");
     store.finish_run(&mut run, Some(&error)).await?;
-    Ok(ExitCode::FAILURE)
+    Ok(exit_if_timed_out(timed_out, ExitCode::FAILURE))
+}
+
+/// The attempt of a task this job runs: the first one that has not run yet. Every attempt
+/// that ends without committing the task (it failed, and a retry follows) leaves its log,
+/// which holds its error, so the logs count the attempts made. Step Functions' retry count
+/// cannot say it: it also counts the retries of throttled submissions. An attempt killed
+/// before it ended (its host reclaimed) left no log and runs again.
+async fn next_attempt(
+    store: &RunStore,
+    run: &RunId,
+    task: &TaskId,
+    retries: u32,
+) -> anyhow::Result<u32> {
+    for attempt in 0..retries {
+        let log = store.layout().attempt_log(run, task, attempt);
+        if !store.object_store().exists(&log).await? {
+            return Ok(attempt);
+        }
+    }
+    Ok(retries)
+}
+
+/// Whether the attempt ended by running past the step's timeout.
+fn attempt_timed_out<F>(outcome: &AttemptOutcome<F>) -> bool {
+    let error = match outcome {
+        AttemptOutcome::WillRetry(error) | AttemptOutcome::Ended(TaskOutcome::Failed(error)) => {
+            Some(error)
+        }
+        AttemptOutcome::Ended(TaskOutcome::Caught(output)) => output.record.error.as_ref(),
+        AttemptOutcome::Ended(TaskOutcome::Succeeded(_)) => None,
+    };
+    error.is_some_and(|e| e.kind == StepErrorKind::Timeout)
+}
+
+/// After a timeout, ends the process at once with `code`, everything stored: a sync step
+/// that ran past its timeout cannot be interrupted, and the async runtime would wait for its
+/// thread on shutdown, keeping the container (and its bill) alive until Batch's own timeout
+/// killed it, and its exit code lost.
+fn exit_if_timed_out(timed_out: bool, code: ExitCode) -> ExitCode {
+    if !timed_out {
+        return code;
+    }
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 })
+}
+
+/// Makes sure the objects the state machine reads after a finished task (a foreach's item
+/// list, a switch's decision) exist: they are written before the record, but a caught
+/// foreach committed before caught foreaches wrote their empty list has none.
+async fn restore_state_machine_objects<F: Flow>(
+    store: &RunStore,
+    run: &RunId,
+    record: TaskRecord,
+) -> anyhow::Result<()> {
+    let graph = F::graph();
+    let Some(step) = graph.index_of(&record.task.step) else {
+        return Ok(());
+    };
+    let key = match graph.steps[step].transition {
+        Transition::Foreach { .. } => store.layout().foreach_items(run, &record.task),
+        Transition::Switch(_) => store.layout().switch_decision(run, &record.task),
+        _ => return Ok(()),
+    };
+    if store.object_store().exists(&key).await? {
+        return Ok(());
+    }
+    let mut record = record;
+    if matches!(graph.steps[step].transition, Transition::Foreach { .. }) {
+        record.foreach_count.get_or_insert(0);
+    }
+    store.commit_task(run, &record).await?;
+    Ok(())
 }
 
 /// A task finished: after `end`, the run has succeeded.
@@ -290,4 +382,132 @@ async fn foreach_counts<F: Flow>(
         counts.push(count);
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs_store::FsStore;
+    use flow_core::datastore::TaskStatus;
+    use flow_core::prelude::*;
+
+    /// What the test flow is told to do.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Params)]
+    pub struct Knobs {
+        /// Make `work` fail on every attempt.
+        pub fail: bool,
+    }
+
+    /// A retried step, then a foreach whose failure is caught.
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    pub struct Jobs {
+        pub items: Vec<u32>,
+        pub done: bool,
+    }
+
+    #[flow(params = Knobs)]
+    impl Jobs {
+        #[step(next = work)]
+        fn start(&mut self) {}
+
+        #[step(next = fan, retry(times = 1))]
+        fn work(&mut self, ctx: &Ctx<Knobs>) -> Result<(), String> {
+            if ctx.params.fail {
+                return Err(format!("attempt {} fails", ctx.attempt));
+            }
+            self.done = true;
+            Ok(())
+        }
+
+        #[step(foreach = items, next = body, catch)]
+        fn fan(&mut self) -> Result<(), String> {
+            self.items = vec![1, 2];
+            Err("the item source is down".into())
+        }
+
+        #[step(next = join)]
+        fn body(&mut self, _item: &u32) {}
+
+        #[step(next = end)]
+        fn join(&mut self, _inputs: Inputs<Self>) {}
+
+        #[step]
+        fn end(&mut self) {}
+    }
+
+    async fn job(store: &Arc<FsStore>, run: &str, step: &str, params: Option<&str>) -> ExitCode {
+        let request = StepRequest {
+            run_id: RunId::new(run).unwrap(),
+            step: step.to_string(),
+            index: "0".to_string(),
+            origin_run_id: None,
+            params_json: params.map(str::to_string),
+            attempt: 0,
+            capture_output: false,
+        };
+        run_step::<Jobs>(store.clone(), request).await.unwrap()
+    }
+
+    fn run_store(store: &Arc<FsStore>) -> RunStore {
+        RunStore::new(store.clone(), "Jobs")
+    }
+
+    #[tokio::test]
+    async fn each_job_runs_the_next_attempt_and_a_failed_task_stays_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(FsStore::new(dir.path()));
+        let runs = run_store(&store);
+        let run = RunId::new("r1").unwrap();
+        let work = TaskId::new("work", IndexPath::root());
+        let start = job(&store, "r1", "start", Some(r#"{"fail": true}"#)).await;
+        assert_eq!(start, ExitCode::SUCCESS);
+        // Attempt 0 fails and leaves its log; nothing is committed, Step Functions retries.
+        assert_eq!(job(&store, "r1", "work", None).await, ExitCode::FAILURE);
+        assert!(runs.task(&run, &work).await.unwrap().is_none());
+        let logs = runs.logs(&run, &work).await.unwrap();
+        assert_eq!(logs.len(), 1);
+        assert!(logs[0].1.contains("attempt 0 fails"), "{logs:?}");
+        // The next job runs attempt 1, the last: the task fails.
+        assert_eq!(job(&store, "r1", "work", None).await, ExitCode::FAILURE);
+        let failed = runs.task(&run, &work).await.unwrap().unwrap();
+        assert_eq!(failed.status, TaskStatus::Failed);
+        assert_eq!(failed.error.as_ref().unwrap().message, "attempt 1 fails");
+        let attempts: Vec<u32> = failed.attempts.iter().map(|a| a.attempt).collect();
+        assert_eq!(attempts, [1]);
+        // A job run once more (a host failure after the commit) does not run the step again.
+        assert_eq!(job(&store, "r1", "work", None).await, ExitCode::FAILURE);
+        assert_eq!(runs.task(&run, &work).await.unwrap().unwrap(), failed);
+        assert_eq!(runs.logs(&run, &work).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_job_run_again_after_its_foreach_was_caught_leaves_the_item_list_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(FsStore::new(dir.path()));
+        let runs = run_store(&store);
+        let run = RunId::new("r2").unwrap();
+        let fan = TaskId::new("fan", IndexPath::root());
+        let items = runs.layout().foreach_items(&run, &fan);
+        for step in ["start", "work", "fan"] {
+            let params = (step == "start").then_some("{}");
+            assert_eq!(
+                job(&store, "r2", step, params).await,
+                ExitCode::SUCCESS,
+                "{step}"
+            );
+        }
+        let caught = runs.task(&run, &fan).await.unwrap().unwrap();
+        assert_eq!(caught.status, TaskStatus::Caught);
+        assert_eq!(store.get(&items).await.unwrap().unwrap(), b"[]");
+        // A record committed before caught foreaches wrote their item list: a job run again
+        // writes it, without running the step.
+        let mut legacy = caught.clone();
+        legacy.foreach_count = None;
+        runs.commit_task(&run, &legacy).await.unwrap();
+        std::fs::remove_file(dir.path().join(&items)).unwrap();
+        assert_eq!(job(&store, "r2", "fan", None).await, ExitCode::SUCCESS);
+        assert_eq!(store.get(&items).await.unwrap().unwrap(), b"[]");
+        let again = runs.task(&run, &fan).await.unwrap().unwrap();
+        assert_eq!(again.attempts, caught.attempts);
+    }
 }

@@ -230,7 +230,13 @@ impl<F: Flow> TaskExecutor<F> {
             } else {
                 (input.take().expect("input kept"), inputs.take())
             };
-            let delay = backoff(spec, attempt_no);
+            // A Batch job runs one attempt: Step Functions waits out the backoff before it
+            // submits the job, so no container is paid for sleeping.
+            let delay = if only_one {
+                Duration::ZERO
+            } else {
+                backoff(spec, attempt_no)
+            };
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
@@ -305,7 +311,9 @@ impl<F: Flow> TaskExecutor<F> {
                     (state, ending)
                 }
             };
-            self.store.put_cards(&self.run_id, &task, &cards.take()).await?;
+            self.store
+                .put_cards(&self.run_id, &task, &cards.take())
+                .await?;
             let outcome = self.commit(spec, &task, state, records, ending).await?;
             return Ok(AttemptOutcome::Ended(outcome));
         }
@@ -341,6 +349,9 @@ impl<F: Flow> TaskExecutor<F> {
                 }
                 Some(count)
             }
+            // A caught foreach goes on to its join over zero items (an empty item list, which
+            // a Distributed Map reads as zero children), whatever the failed attempt left.
+            (Transition::Foreach { .. }, Ending::Caught(_)) => Some(0),
             _ => None,
         };
         let switch_next = match (&spec.transition, choice) {
@@ -416,9 +427,24 @@ impl<F: Flow> TaskExecutor<F> {
             return Ok(None);
         }
         let state = self.store.load_state::<F>(origin, &record).await?;
+        let record = with_caught_foreach_items::<F>(record);
         let record = self.store.clone_task(origin, &self.run_id, &record).await?;
         Ok(Some(TaskOutput { state, record }))
     }
+}
+
+/// A caught foreach's record fans out over zero items. Records committed before caught
+/// foreaches wrote their (empty) item list have no count: cloned, they get one, so that the
+/// clone writes the list the state machine's Distributed Map reads.
+fn with_caught_foreach_items<F: Flow>(mut record: TaskRecord) -> TaskRecord {
+    let graph = F::graph();
+    let is_foreach = graph
+        .index_of(&record.task.step)
+        .is_some_and(|i| matches!(graph.steps[i].transition, Transition::Foreach { .. }));
+    if is_foreach && record.status == TaskStatus::Caught && record.foreach_count.is_none() {
+        record.foreach_count = Some(0);
+    }
+    record
 }
 
 #[cfg(test)]
@@ -465,8 +491,14 @@ mod tests {
             }
         }
 
-        #[step(foreach = items, next = body)]
-        fn fan(&mut self) {}
+        /// Fails once `risky` touched the state; the failure is caught.
+        #[step(foreach = items, next = body, catch)]
+        fn fan(&mut self) -> Result<(), String> {
+            if self.touched {
+                return Err("no items today".into());
+            }
+            Ok(())
+        }
 
         #[step(next = join)]
         fn body(&mut self, _item: &u32) {}
@@ -636,5 +668,93 @@ mod tests {
         let stored = record(&executor, "fan").await.unwrap();
         assert_eq!(stored.status, TaskStatus::Failed);
         assert_eq!(stored.foreach_count, None);
+    }
+
+    /// The item list a foreach task left for the state machine, if any.
+    async fn item_list(executor: &TaskExecutor<Outcomes>, run: &RunId) -> Option<Vec<String>> {
+        let key = executor.store.layout().foreach_items(run, &task("fan"));
+        let bytes = executor.store.object_store().get(&key).await.unwrap()?;
+        Some(serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_caught_foreach_fans_out_over_no_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let executor = executor(dir.path(), 10);
+        let state = Outcomes {
+            items: vec![1, 2, 3],
+            touched: true,
+        };
+        let outcome = executor
+            .run_task(spec("fan"), task("fan"), state, None, vec![])
+            .await
+            .unwrap();
+        let TaskOutcome::Caught(output) = outcome else {
+            panic!("the foreach's failure was not caught");
+        };
+        // The state keeps its items, but the join gets none of them.
+        assert_eq!(output.state.items, [1, 2, 3]);
+        assert_eq!(output.record.foreach_count, Some(0));
+        assert_eq!(
+            item_list(&executor, &executor.run_id).await,
+            Some(Vec::new())
+        );
+    }
+
+    #[tokio::test]
+    async fn cloning_a_caught_foreach_writes_its_empty_item_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = executor(dir.path(), 10);
+        // A caught foreach committed before caught foreaches counted zero items.
+        let record = TaskRecord {
+            task: task("fan"),
+            status: TaskStatus::Caught,
+            attempts: Vec::new(),
+            artifacts: origin
+                .store
+                .save_state(&origin.run_id, &task("fan"), &Outcomes::default())
+                .await
+                .unwrap(),
+            foreach_count: None,
+            switch_next: None,
+            error: Some(StepError::new(StepErrorKind::Error, "no items today")),
+            cloned_from: None,
+        };
+        origin
+            .store
+            .commit_task(&origin.run_id, &record)
+            .await
+            .unwrap();
+        assert_eq!(item_list(&origin, &origin.run_id).await, None);
+        let resumed = TaskExecutor::<Outcomes> {
+            run_id: RunId::generate(),
+            ..executor(dir.path(), 10)
+        };
+        let cloned = resumed
+            .clone_task_from(&origin.run_id, &task("fan"))
+            .await
+            .unwrap()
+            .expect("a caught task is cloned");
+        assert_eq!(cloned.record.foreach_count, Some(0));
+        assert_eq!(item_list(&resumed, &resumed.run_id).await, Some(Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn a_batch_attempt_does_not_sleep_the_backoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let executor = executor(dir.path(), 10);
+        let mut slow = spec("flaky").clone();
+        slow.options.retry = Some(flow_core::graph::Retry {
+            times: 2,
+            backoff_ms: 60_000,
+        });
+        let started = Instant::now();
+        let outcome = executor
+            .run_attempt(&slow, task("flaky"), Outcomes::default(), None, vec![], 1)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, AttemptOutcome::WillRetry(_)));
+        // Step Functions waited before submitting the job; the job does not wait again.
+        assert!(started.elapsed() < Duration::from_secs(30));
     }
 }

@@ -32,9 +32,43 @@ fn every_step_is_a_batch_task_whose_output_is_its_input() {
         assert_eq!(task["Parameters"]["JobName"], format!("HelloFlow-{step}"));
         assert_eq!(task["Parameters"]["JobQueue"], "default-queue");
     }
-    assert_eq!(states(&d)["start"]["Next"], "hello");
-    assert_eq!(states(&d)["hello"]["Next"], "end");
+    assert_eq!(states(&d)["start"]["Next"], "hello-if-resumed");
+    assert_eq!(states(&d)["hello"]["Next"], "end-if-resumed");
     assert_eq!(states(&d)["end"]["End"], true);
+}
+
+#[test]
+fn a_resumed_run_skips_the_job_of_a_task_already_in_the_run() {
+    let d = compile_ok(&hello());
+    // A fresh run (empty origin) goes straight to the job.
+    assert_eq!(
+        states(&d)["hello-if-resumed"],
+        json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.origin_run_id", "StringEquals": "", "Next": "hello"}],
+            "Default": "hello-if-committed"
+        })
+    );
+    // A resumed run looks for the task's record in the new run: there, the job is skipped;
+    // any error (missing, or not allowed to tell) runs the job.
+    let check = &states(&d)["hello-if-committed"];
+    assert_eq!(check["Resource"], "arn:aws:states:::aws-sdk:s3:headObject");
+    assert_eq!(
+        check["Parameters"],
+        json!({
+            "Bucket": "flow-bucket",
+            "Key.$": "States.Format('team/flows/HelloFlow/runs/{}/steps/hello/{}/task.json', $.run_id, $.index)"
+        })
+    );
+    assert_eq!(check["ResultPath"], Value::Null);
+    assert_eq!(
+        check["Catch"],
+        json!([{"ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": "hello"}])
+    );
+    assert_eq!(check["Next"], "end-if-resumed");
+    assert_eq!(states(&d)["end-if-committed"]["End"], true);
+    // The run setup enters `start` the same way.
+    assert_eq!(states(&d)["new-run"]["Next"], "start-if-resumed");
 }
 
 #[test]
@@ -76,24 +110,47 @@ fn params_and_origin_come_from_the_execution_input() {
         json!({"run_id.$": "$$.Execution.Name", "index": "0", "origin_run_id.$": "$.origin_run_id"})
     );
     for setup in ["new-run", "resumed-run"] {
-        assert_eq!(states(&d)[setup]["Next"], "start");
+        assert_eq!(states(&d)[setup]["Next"], "start-if-resumed");
     }
+}
+
+fn throttle_retrier() -> Value {
+    json!({
+        "ErrorEquals": ["Batch.AWSBatchException", "Batch.ServerException"],
+        "IntervalSeconds": 2,
+        "MaxAttempts": 10,
+        "BackoffRate": 2,
+        "MaxDelaySeconds": 300,
+        "JitterStrategy": "FULL"
+    })
 }
 
 #[test]
 fn submit_throttling_is_retried_with_full_jitter() {
     let d = compile_ok(&hello());
+    assert_eq!(states(&d)["hello"]["Retry"], json!([throttle_retrier()]));
+}
+
+#[test]
+fn step_retries_are_step_functions_retries_after_the_throttle_retries() {
+    let d = compile_ok(&options_flow());
+    // retry(times = 9) without backoff: every second, as a local run retries at once.
     assert_eq!(
-        states(&d)["hello"]["Retry"],
-        json!([{
-            "ErrorEquals": ["Batch.AWSBatchException"],
-            "IntervalSeconds": 2,
-            "MaxAttempts": 5,
-            "BackoffRate": 2,
-            "MaxDelaySeconds": 60,
-            "JitterStrategy": "FULL"
-        }])
+        states(&d)["train"]["Retry"],
+        json!([
+            throttle_retrier(),
+            {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 1, "MaxAttempts": 9, "BackoffRate": 1}
+        ])
     );
+    // retry(times = 3, backoff = "2s"): 2 s, 4 s, 8 s, as locally.
+    let d = compile_ok(&movie());
+    let measure = &states(&d)["start-foreach"]["ItemProcessor"]["States"]["measure"];
+    assert_eq!(
+        measure["Retry"][1],
+        json!({"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2})
+    );
+    // The job is told nothing of its attempt: it reads it from the datastore.
+    assert!(!command(measure).contains("RetryCount"));
 }
 
 #[test]
@@ -101,8 +158,8 @@ fn retry_timeout_resources_and_overrides_reach_the_job_definitions() {
     let d = compile_ok(&options_flow());
     assert_eq!(
         d.job_definitions.len(),
-        3,
-        "start/end share the default definition"
+        2,
+        "start, prepare (whose retries are not Batch's) and end share the default definition"
     );
     let by_step = |step: &str| {
         let name = states(&d)[step]["Parameters"]["JobDefinition"].clone();
@@ -113,10 +170,19 @@ fn retry_timeout_resources_and_overrides_reach_the_job_definitions() {
             .clone()
     };
     assert_eq!(by_step("start"), by_step("end"));
-    assert_eq!(by_step("prepare")["retryStrategy"], json!({"attempts": 2}));
+    assert_eq!(by_step("start"), by_step("prepare"));
+    let host_retry = json!({
+        "attempts": 5,
+        "evaluateOnExit": [
+            {"onStatusReason": "Host EC2*", "action": "RETRY"},
+            {"onReason": "*", "action": "EXIT"}
+        ]
+    });
+    assert_eq!(by_step("prepare")["retryStrategy"], host_retry);
     let train = by_step("train");
-    assert_eq!(train["retryStrategy"], json!({"attempts": 10}));
-    assert_eq!(train["timeout"], json!({"attemptDurationSeconds": 3600}));
+    assert_eq!(train["retryStrategy"], host_retry);
+    // Batch's timeout is a backstop past the step's (3600 s): the step's fires first.
+    assert_eq!(train["timeout"], json!({"attemptDurationSeconds": 3900}));
     assert_eq!(
         train["containerProperties"]["resourceRequirements"],
         json!([
@@ -141,21 +207,31 @@ fn retry_timeout_resources_and_overrides_reach_the_job_definitions() {
 }
 
 #[test]
-fn option_errors_name_the_step() {
+fn retries_and_timeouts_are_not_bounded_by_batch() {
+    // Neither Batch's 10 attempts nor its 60 s minimum attempt duration applies: Step
+    // Functions retries, and the step's own timeout stops the attempt.
     let mut graph = hello();
     graph.steps[1].options.retry = Some(Retry {
         times: 12,
         backoff_ms: 0,
     });
-    let err = compile_graph(&graph, &config()).unwrap_err();
-    assert!(matches!(err, CompileError::TooManyRetries { ref step, times: 12 } if step == "hello"));
-    let mut graph = hello();
     graph.steps[1].options.timeout_secs = Some(30);
-    let message = compile_graph(&graph, &config()).unwrap_err().to_string();
+    let d = compile_ok(&graph);
+    assert_eq!(states(&d)["hello"]["Retry"][1]["MaxAttempts"], 12);
     assert_eq!(
-        message,
-        "step `hello` times out after 30s, but AWS Batch cannot stop an attempt sooner than 60 \
-         seconds: write `timeout = \"60s\"` or more"
+        d.job_definitions[1]["timeout"],
+        json!({"attemptDurationSeconds": 330})
+    );
+}
+
+#[test]
+fn option_errors_name_the_step() {
+    let mut graph = hello();
+    graph.steps[1].options.resources.cpu = Some(0);
+    let err = compile_graph(&graph, &config()).unwrap_err();
+    assert!(
+        matches!(err, CompileError::InvalidStepOption { ref step, .. } if step == "hello"),
+        "{err}"
     );
 }
 
@@ -170,18 +246,22 @@ fn a_split_is_a_parallel_state_whose_branches_end_at_the_join() {
         Value::Null,
         "branch outputs must not reach the join"
     );
-    assert_eq!(parallel["Next"], "join");
+    assert_eq!(parallel["Next"], "join-if-resumed");
     let branches = parallel["Branches"].as_array().unwrap();
     assert_eq!(branches.len(), 3);
     for (i, branch) in branches.iter().enumerate() {
         let name = format!("b_{i}");
-        assert_eq!(branch["StartAt"], name);
+        assert_eq!(branch["StartAt"], format!("{name}-if-resumed"));
         assert_eq!(branch["States"][&name]["End"], true);
-        assert_eq!(branch["States"].as_object().unwrap().len(), 1);
+        assert_eq!(
+            branch["States"][format!("{name}-if-committed")]["End"],
+            true
+        );
+        assert_eq!(branch["States"].as_object().unwrap().len(), 3);
     }
     // The join runs at the index of the split task: the state is the split's.
     assert!(command(&states(&d)["join"]).contains("'--step', 'join', '--index', $.index"));
-    assert_eq!(states(&d)["join"]["Next"], "end");
+    assert_eq!(states(&d)["join"]["Next"], "end-if-resumed");
 }
 
 #[test]
@@ -209,13 +289,14 @@ fn a_foreach_is_a_distributed_map_over_the_items_the_step_wrote() {
         map["ItemProcessor"]["ProcessorConfig"],
         json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"})
     );
-    assert_eq!(map["MaxConcurrency"], 1000);
+    assert_eq!(map["MaxConcurrency"], 500);
     assert_eq!(map["ResultPath"], Value::Null);
     assert_eq!(
         map["ResultWriter"]["Parameters"]["Prefix"],
         "team/flows/MovieFlow/sfn-map-results"
     );
-    assert_eq!(map["Next"], "join");
+    assert_eq!(map["Next"], "join-if-resumed");
+    assert_eq!(map["ItemProcessor"]["StartAt"], "measure-if-resumed");
     let body = &map["ItemProcessor"]["States"]["measure"];
     assert_eq!(body["End"], true);
     assert_eq!(body["Comment"], "Measures one title.");
@@ -228,15 +309,15 @@ fn nested_foreaches_nest_distributed_maps() {
     assert_eq!(level_1["level_1"]["Next"], "level_1-foreach");
     let level_2 = &level_1["level_1-foreach"]["ItemProcessor"]["States"];
     let inner = &level_2["level_2-foreach"];
-    assert_eq!(inner["ItemProcessor"]["StartAt"], "body");
+    assert_eq!(inner["ItemProcessor"]["StartAt"], "body-if-resumed");
     assert!(inner["ItemReader"]["Parameters"]["Key.$"]
         .as_str()
         .unwrap()
         .contains("/steps/level_2/{}/foreach.json"));
-    assert_eq!(inner["Next"], "join_2");
+    assert_eq!(inner["Next"], "join_2-if-resumed");
     assert_eq!(level_2["join_2"]["End"], true);
     assert_eq!(level_1["join_1"]["End"], true);
-    assert_eq!(states(&d)["join_0"]["Next"], "end");
+    assert_eq!(states(&d)["join_0"]["Next"], "end-if-resumed");
     let executions: Vec<&str> = d
         .report
         .executions
@@ -258,11 +339,14 @@ fn nested_foreaches_nest_distributed_maps() {
 fn a_split_inside_a_foreach_is_a_parallel_inside_the_map_body() {
     let d = compile_ok(&split_in_foreach());
     let body = &states(&d)["start-foreach"]["ItemProcessor"];
-    assert_eq!(body["StartAt"], "fan");
+    assert_eq!(body["StartAt"], "fan-if-resumed");
     assert_eq!(body["States"]["fan-split"]["Type"], "Parallel");
-    assert_eq!(body["States"]["fan-split"]["Next"], "join_branches");
+    assert_eq!(
+        body["States"]["fan-split"]["Next"],
+        "join_branches-if-resumed"
+    );
     assert_eq!(body["States"]["join_branches"]["End"], true);
-    assert_eq!(states(&d)["start-foreach"]["Next"], "join_items");
+    assert_eq!(states(&d)["start-foreach"]["Next"], "join_items-if-resumed");
 }
 
 #[test]
@@ -270,9 +354,12 @@ fn a_foreach_inside_a_split_is_a_map_inside_a_branch() {
     let d = compile_ok(&foreach_in_split());
     let branches = states(&d)["start-split"]["Branches"].as_array().unwrap();
     let per_item = &branches[0];
-    assert_eq!(per_item["StartAt"], "per_item");
+    assert_eq!(per_item["StartAt"], "per_item-if-resumed");
     assert_eq!(per_item["States"]["per_item-foreach"]["Type"], "Map");
-    assert_eq!(per_item["States"]["per_item-foreach"]["Next"], "join_items");
+    assert_eq!(
+        per_item["States"]["per_item-foreach"]["Next"],
+        "join_items-if-resumed"
+    );
     assert_eq!(per_item["States"]["join_items"]["End"], true);
     assert_eq!(branches[1]["States"]["once"]["End"], true);
 }
@@ -300,14 +387,19 @@ fn a_switch_reads_the_decision_and_chooses() {
     assert_eq!(
         choose["Choices"],
         json!([
-            {"Variable": "$.switch.decision.next", "StringEquals": "high", "Next": "high"},
-            {"Variable": "$.switch.decision.next", "StringEquals": "low", "Next": "low"}
+            {"Variable": "$.switch.decision.next", "StringEquals": "high", "Next": "high-if-resumed"},
+            {"Variable": "$.switch.decision.next", "StringEquals": "low", "Next": "low-if-resumed"}
         ])
     );
     assert_eq!(choose["Default"], "start-unknown-decision");
     assert_eq!(states(&d)["start-unknown-decision"]["Type"], "Fail");
-    assert_eq!(states(&d)["high"]["Next"], "report");
-    assert_eq!(states(&d)["low"]["Next"], "report");
+    assert_eq!(states(&d)["high"]["Next"], "report-if-resumed");
+    assert_eq!(states(&d)["low"]["Next"], "report-if-resumed");
+    // A skipped switch task goes on to read the decision `resume` cloned with it.
+    assert_eq!(
+        states(&d)["start-if-committed"]["Next"],
+        "start-read-decision"
+    );
 }
 
 #[test]
@@ -315,7 +407,7 @@ fn a_switch_to_the_join_ends_the_branch_through_a_pass() {
     let d = compile_ok(&switch_to_join());
     let branch = &states(&d)["start-split"]["Branches"][0]["States"];
     let choices = branch["decide-choose"]["Choices"].as_array().unwrap();
-    assert_eq!(choices[0]["Next"], "extra");
+    assert_eq!(choices[0]["Next"], "extra-if-resumed");
     assert_eq!(choices[1]["Next"], "decide-branch-end");
     assert_eq!(
         branch["decide-branch-end"],
@@ -352,8 +444,10 @@ fn long_step_names_get_short_unique_state_names() {
     assert!(target.len() <= 80 && target != long_a && states(&d).contains_key(target));
     assert_ne!(choices[0]["Next"], choices[1]["Next"]);
     // Batch job names allow 128 characters: they keep the whole name.
+    let task = states(&d)[target]["Choices"][0]["Next"].as_str().unwrap();
+    assert!(task.len() <= 80 && task != long_a);
     assert_eq!(
-        states(&d)[target]["Parameters"]["JobName"],
+        states(&d)[task]["Parameters"]["JobName"],
         format!("LongNames-{long_a}")
     );
 }
@@ -390,7 +484,8 @@ fn the_output_is_byte_identical_across_compilations() {
 #[test]
 fn large_flows_compile() {
     let linear = compile_ok(&linear(500));
-    assert_eq!(linear.report.state_count, 502 + 3);
+    // Three states per step (entry Choice, resume look-up, Batch task) and the run setup.
+    assert_eq!(linear.report.state_count, 502 * 3 + 3);
     assert_eq!(linear.job_definitions.len(), 1);
     let split = compile_ok(&wide_split(100));
     assert_eq!(
@@ -411,22 +506,30 @@ fn large_flows_compile() {
 
 #[test]
 fn history_budget_counts_every_state() {
-    // 2 (execution) + 2 (initialize-run) + 2 (new-run) + 3 tasks x 6; each task may also
-    // retry a throttled submission 5 times, 3 events each.
+    // Each step: its entry Choice (2), the resume look-up of its record (5, on the dearest
+    // path: a resumed run) and its Batch task (6); each task may retry 10 throttled
+    // submissions, 3 events each, and as many failed jobs as the step retries.
+    const STEP: u64 = 2 + 5 + 6;
+    const THROTTLED: u64 = 10 * 3;
+    // 2 (execution) + 2 (initialize-run) + 2 (new-run) + 3 steps.
     let d = compile_ok(&hello());
     let run = &d.report.executions[0];
     assert_eq!(run.batch_tasks, 3);
-    assert_eq!(run.typical_events, 24);
-    assert_eq!(run.worst_case_events, 24 + 3 * 5 * 3);
-    // The foreach's items each get their own execution: 2 + one task.
+    assert_eq!(run.typical_events, 6 + 3 * STEP);
+    assert_eq!(run.worst_case_events, 6 + 3 * (STEP + THROTTLED));
+    // The foreach's items each get their own execution: 2 + one step, retried 3 times.
     let d = compile_ok(&movie());
-    assert_eq!(d.report.executions[1].typical_events, 8);
-    assert_eq!(d.report.executions[1].worst_case_events, 23);
-    // A switch costs its dearest branch, not the sum of them.
+    assert_eq!(d.report.executions[1].typical_events, 2 + STEP);
+    assert_eq!(
+        d.report.executions[1].worst_case_events,
+        2 + STEP + THROTTLED + 3 * 3
+    );
+    // A switch costs its dearest branch, not the sum of them: start, its read (5) and
+    // Choice (2), one of high or low, report, end.
     let d = compile_ok(&switch_flow());
     assert_eq!(
         d.report.executions[0].typical_events,
-        2 + 2 + 2 + 6 + 5 + 2 + 6 + 6 + 6
+        2 + 2 + 2 + STEP + 5 + 2 + STEP + STEP + STEP
     );
 }
 
@@ -439,9 +542,9 @@ fn a_split_too_wide_for_one_history_is_refused() {
     assert_eq!(step, "start");
     assert_eq!(
         err.to_string(),
-        "the run's execution of flow `Split2000Flow` could record up to 42,073 history events, \
+        "the run's execution of flow `Split2000Flow` could record up to 86,139 history events, \
          over the Step Functions limit of 25,000 per execution: the branches of split `start` \
-         alone could record 42,025 events. Fix: turn the branches of `start` into a foreach over \
+         alone could record 86,047 events. Fix: turn the branches of `start` into a foreach over \
          a list (each item then runs as a child execution with its own history), or split the \
          flow into smaller flows"
     );
@@ -449,14 +552,15 @@ fn a_split_too_wide_for_one_history_is_refused() {
 
 #[test]
 fn a_chain_too_long_for_one_history_is_refused() {
-    let message = compile_graph(&linear(1200), &config())
+    // 6 + 582 steps x 43 events (2 + 5 + 6, and 10 throttled submissions x 3).
+    let message = compile_graph(&linear(580), &config())
         .unwrap_err()
         .to_string();
     assert!(
         message.starts_with(
-            "the run's execution of flow `LinearFlow` could record up to 25,248 history events, \
-             over the Step Functions limit of 25,000 per execution: it runs 1202 Batch tasks, each \
-             recording up to 21 events"
+            "the run's execution of flow `LinearFlow` could record up to 25,032 history events, \
+             over the Step Functions limit of 25,000 per execution: it runs 582 Batch tasks, each \
+             recording up to 43 events"
         ),
         "{message}"
     );
@@ -492,10 +596,10 @@ fn a_foreach_body_too_long_for_a_child_history_is_refused_naming_the_foreach() {
 
 #[test]
 fn a_definition_over_one_mebibyte_is_refused() {
-    // Two foreach bodies of 1000 steps: each child history fits, the definition does not.
+    // Two foreach bodies of 500 steps: each child history fits, the definition does not.
     let mut steps = vec![foreach("start", "items", "a_0")];
-    for i in 0..1000 {
-        let to = if i == 999 {
+    for i in 0..500 {
+        let to = if i == 499 {
             "join_a".to_string()
         } else {
             format!("a_{}", i + 1)
@@ -512,8 +616,8 @@ fn a_definition_over_one_mebibyte_is_refused() {
         )
         .join(),
     );
-    for i in 0..1000 {
-        let to = if i == 999 {
+    for i in 0..500 {
+        let to = if i == 499 {
             "join_b".to_string()
         } else {
             format!("b_{}", i + 1)

@@ -6,6 +6,17 @@
 //! state. A split's or foreach's branches are sub-machines that end where the join takes
 //! over; the join then continues in the enclosing machine.
 //!
+//! Every step is entered through a Choice: in a resumed run it first looks for the task's
+//! record in the new run (an S3 `HeadObject`, which `resume` cloned there before starting
+//! the execution) and skips the Batch job if it is there, so that only the tasks that must
+//! run again cost a job. Any error of that look-up (a 404, or a 403 without
+//! `s3:ListBucket`) runs the job, which clones or runs the task itself.
+//!
+//! The Task retries a submission Batch throttled, then, as the step asks, a job that
+//! failed (`States.TaskFailed`): Step Functions waits out the step's backoff between
+//! attempts, each attempt a new job. Batch itself only retries a job whose host failed
+//! (see `job_definition.rs`).
+//!
 //! Only control values travel in the state, never artifacts:
 //! `{"run_id": "<execution name>", "index": "<foreach index key>", "origin_run_id": "<run or empty>"}`,
 //! plus, after a switch, the decision it read (`"switch": {"decision": {"next": "<step>"}}`).
@@ -13,14 +24,15 @@
 //! Map states, so a join sees the state of the step that opened its split or foreach.
 
 use super::intrinsics::{
-    task_object_key, TaskCommand, TaskObject, ORIGIN_RUN_ID_PATH, RUN_ID_PATH,
+    task_object_key, task_record_key_intrinsic, TaskCommand, TaskObject, ORIGIN_RUN_ID_PATH,
+    RUN_ID_PATH,
 };
 use super::job_definition::StepJob;
 use super::names::{job_name, map_label, state_name, StateRole};
 use super::CompileError;
 use crate::config::DeployConfig;
 use flow_core::IndexPath;
-use flow_graph::{Analysis, FlowGraph, Transition};
+use flow_graph::{Analysis, FlowGraph, StepSpec, Transition};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,13 +40,28 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const BATCH_SUBMIT_JOB_SYNC: &str = "arn:aws:states:::batch:submitJob.sync";
 /// The Task resource that reads an S3 object (request-response).
 pub const S3_GET_OBJECT: &str = "arn:aws:states:::aws-sdk:s3:getObject";
+/// The Task resource that checks that an S3 object exists (request-response).
+pub const S3_HEAD_OBJECT: &str = "arn:aws:states:::aws-sdk:s3:headObject";
 /// The Distributed Map item reader over an S3 object.
 pub const S3_ITEM_READER: &str = "arn:aws:states:::s3:getObject";
 /// The Distributed Map result writer to S3.
 pub const S3_RESULT_WRITER: &str = "arn:aws:states:::s3:putObject";
 
-/// How often a rejected `SubmitJob` (Batch allows 50 per second per account) is retried.
-pub const SUBMIT_THROTTLE_MAX_ATTEMPTS: u64 = 5;
+/// The errors of a `SubmitJob` that Batch refused for now: throttling (Step Functions names
+/// an HTTP 429 `Batch.AWSBatchException`) and Batch's own server errors.
+pub const SUBMIT_RETRY_ERRORS: [&str; 2] = ["Batch.AWSBatchException", "Batch.ServerException"];
+/// How often a refused `SubmitJob` is retried. Batch allows 50 `SubmitJob` per second per
+/// account (AWS Batch, "Service quotas"); a foreach wider than that retries in waves.
+pub const SUBMIT_THROTTLE_MAX_ATTEMPTS: u64 = 10;
+/// The first wait before retrying a refused `SubmitJob`, doubled per retry.
+pub const SUBMIT_THROTTLE_INTERVAL_SECS: u64 = 2;
+/// The longest wait between two `SubmitJob` retries: with full jitter, ten retries spread
+/// over up to 18 minutes (2 + 4 + ... + 256 + 300 + 300 seconds, each wait drawn from
+/// zero to that), far longer than any burst of a foreach at the default concurrency takes
+/// to drain at 50 per second.
+pub const SUBMIT_THROTTLE_MAX_DELAY_SECS: u64 = 300;
+/// The error of a Batch job that failed (the step failed, or timed out in its process).
+pub const TASK_FAILED_ERROR: &str = "States.TaskFailed";
 /// How often a failed read of a switch decision (S3 throttling) is retried.
 pub const S3_READ_MAX_ATTEMPTS: u64 = 3;
 
@@ -81,7 +108,7 @@ pub(crate) fn build(
         },
         _ => unreachable!("a scope is an object"),
     };
-    let start_state = state_name(flow_graph::START, StateRole::Task);
+    let start_state = state_name(flow_graph::START, StateRole::IfResumed);
     for (name, state) in builder.initial_states(&start_state) {
         builder.claim(&name, "(run setup)")?;
         states.insert(name, state);
@@ -123,9 +150,59 @@ impl Builder<'_> {
         Ok(name)
     }
 
-    /// The name of `step`'s Task state, without registering it (for `Next` fields).
-    fn task_name(&self, step: usize) -> String {
-        state_name(self.step_name(step), StateRole::Task)
+    /// The name of the state a step is entered through, without registering it (for
+    /// `Next` and `StartAt` fields).
+    fn entry_name(&self, step: usize) -> String {
+        state_name(self.step_name(step), StateRole::IfResumed)
+    }
+
+    /// Inserts `step`'s Batch Task (`task`, going on to `next`, or ending the machine) and
+    /// the states it is entered through: in a resumed run, a look-up of the task's record
+    /// in the new run that skips the job when the task is already there.
+    fn insert_task(
+        &mut self,
+        states: &mut Map<String, Value>,
+        step: usize,
+        task: Value,
+        next: Option<String>,
+    ) -> Result<(), CompileError> {
+        let task_name = self.name(step, StateRole::Task)?;
+        let entry_name = self.name(step, StateRole::IfResumed)?;
+        let check_name = self.name(step, StateRole::IfCommitted)?;
+        let step_name = self.step_name(step).to_string();
+        let record_key =
+            task_record_key_intrinsic(&self.config.datastore, &self.graph.name, &step_name)?;
+        let entry = json!({
+            "Type": "Choice",
+            "Choices": [{
+                "Variable": ORIGIN_RUN_ID_PATH,
+                "StringEquals": "",
+                "Next": task_name,
+            }],
+            "Default": check_name,
+        });
+        let check = json!({
+            "Type": "Task",
+            "Comment": format!(
+                "Resumed run: skips the job of step `{step_name}` if the task is in the run already"
+            ),
+            "Resource": S3_HEAD_OBJECT,
+            "Parameters": {
+                "Bucket": self.config.datastore.bucket(),
+                "Key.$": record_key,
+            },
+            "ResultPath": null,
+            // Not there (404), or not allowed to tell (403): the job clones or runs the task.
+            "Catch": [{
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": null,
+                "Next": task_name,
+            }],
+        });
+        states.insert(entry_name, entry);
+        states.insert(check_name, then(check, next.clone()));
+        states.insert(task_name, then(task, next));
+        Ok(())
     }
 
     fn claim(&mut self, name: &str, step: &str) -> Result<(), CompileError> {
@@ -150,7 +227,7 @@ impl Builder<'_> {
                 self.emit_step(step, terminator, &mut states, &mut pending)?;
             }
         }
-        Ok(json!({"StartAt": self.task_name(entry), "States": states}))
+        Ok(json!({"StartAt": self.entry_name(entry), "States": states}))
     }
 
     fn emit_step(
@@ -161,11 +238,10 @@ impl Builder<'_> {
         pending: &mut Vec<usize>,
     ) -> Result<(), CompileError> {
         let spec = &self.graph.steps[step];
-        let task_name = self.name(step, StateRole::Task)?;
         let task = self.task_state(step);
         match &spec.transition {
             Transition::End => {
-                states.insert(task_name, then(task, None));
+                self.insert_task(states, step, task, None)?;
             }
             Transition::Next(target) => {
                 let target = self.index[target.as_str()];
@@ -173,9 +249,9 @@ impl Builder<'_> {
                     None
                 } else {
                     pending.push(target);
-                    Some(self.task_name(target))
+                    Some(self.entry_name(target))
                 };
-                states.insert(task_name, then(task, next));
+                self.insert_task(states, step, task, next)?;
             }
             Transition::Split(targets) => {
                 let join = self.join_of(step);
@@ -189,8 +265,8 @@ impl Builder<'_> {
                     "Branches": branches,
                     "ResultPath": null,
                 });
-                states.insert(task_name, then(task, Some(split_name.clone())));
-                states.insert(split_name, then(parallel, Some(self.task_name(join))));
+                self.insert_task(states, step, task, Some(split_name.clone()))?;
+                states.insert(split_name, then(parallel, Some(self.entry_name(join))));
                 pending.push(join);
             }
             Transition::Foreach { body, .. } => {
@@ -198,8 +274,8 @@ impl Builder<'_> {
                 let map_name = self.name(step, StateRole::Foreach)?;
                 let body = self.scope(self.index[body.as_str()], Some(join))?;
                 let map = self.foreach_map(step, body)?;
-                states.insert(task_name, then(task, Some(map_name.clone())));
-                states.insert(map_name, then(map, Some(self.task_name(join))));
+                self.insert_task(states, step, task, Some(map_name.clone()))?;
+                states.insert(map_name, then(map, Some(self.entry_name(join))));
                 pending.push(join);
             }
             Transition::Switch(targets) => {
@@ -216,7 +292,7 @@ impl Builder<'_> {
                         end_name
                     } else {
                         pending.push(t);
-                        self.task_name(t)
+                        self.entry_name(t)
                     };
                     choices.push(json!({
                         "Variable": "$.switch.decision.next",
@@ -267,7 +343,7 @@ impl Builder<'_> {
                         spec.name
                     ),
                 });
-                states.insert(task_name, then(task, Some(read_name.clone())));
+                self.insert_task(states, step, task, Some(read_name.clone()))?;
                 states.insert(read_name, then(read, Some(choose_name.clone())));
                 states.insert(choose_name, choose);
                 states.insert(unknown_name, unknown);
@@ -304,16 +380,7 @@ impl Builder<'_> {
                 "ContainerOverrides": {"Command.$": command.intrinsic()},
             },
             "ResultPath": null,
-            // Batch retries the step itself (RetryStrategy); this only retries a submission
-            // that Batch throttled, with full jitter so a wide foreach does not retry in lockstep.
-            "Retry": [{
-                "ErrorEquals": ["Batch.AWSBatchException"],
-                "IntervalSeconds": 2,
-                "MaxAttempts": SUBMIT_THROTTLE_MAX_ATTEMPTS,
-                "BackoffRate": 2,
-                "MaxDelaySeconds": 60,
-                "JitterStrategy": "FULL",
-            }],
+            "Retry": task_retriers(spec),
         });
         if let Some(line) = spec.doc.lines().map(str::trim).find(|l| !l.is_empty()) {
             task["Comment"] = json!(line);
@@ -402,6 +469,33 @@ impl Builder<'_> {
     }
 }
 
+/// The `Retry` of a step's Batch Task. Retriers are tried in order and each counts its own
+/// attempts: first a submission Batch refused, retried with full jitter so that a wide
+/// foreach does not retry in lockstep; then, if the step retries, a failed job, after the
+/// step's backoff (whole seconds, at least 1), doubled per retry as in a local run.
+pub fn task_retriers(step: &StepSpec) -> Value {
+    let mut retriers = vec![json!({
+        "ErrorEquals": SUBMIT_RETRY_ERRORS,
+        "IntervalSeconds": SUBMIT_THROTTLE_INTERVAL_SECS,
+        "MaxAttempts": SUBMIT_THROTTLE_MAX_ATTEMPTS,
+        "BackoffRate": 2,
+        "MaxDelaySeconds": SUBMIT_THROTTLE_MAX_DELAY_SECS,
+        "JitterStrategy": "FULL",
+    })];
+    if let Some(retry) = step.options.retry.filter(|r| r.times > 0) {
+        let interval = retry.backoff_ms.div_ceil(1000).max(1);
+        // No backoff locally means retrying at once: here, every second.
+        let rate = if retry.backoff_ms == 0 { 1 } else { 2 };
+        retriers.push(json!({
+            "ErrorEquals": [TASK_FAILED_ERROR],
+            "IntervalSeconds": interval,
+            "MaxAttempts": retry.times,
+            "BackoffRate": rate,
+        }));
+    }
+    Value::Array(retriers)
+}
+
 /// `state` with `Next: next`, or `End: true` when `next` is `None`.
 fn then(mut state: Value, next: Option<String>) -> Value {
     match next {
@@ -424,4 +518,62 @@ pub fn count_states(machine: &Value) -> usize {
             })
             .sum()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flow_graph::Retry;
+
+    fn step_retrying(retry: Option<Retry>) -> StepSpec {
+        let mut step = StepSpec::new("work", Transition::Next("end".into()));
+        step.options.retry = retry;
+        step
+    }
+
+    #[test]
+    fn throttled_submissions_are_retried_first_then_the_steps_failures() {
+        let retriers = task_retriers(&step_retrying(None));
+        assert_eq!(
+            retriers,
+            json!([{
+                "ErrorEquals": ["Batch.AWSBatchException", "Batch.ServerException"],
+                "IntervalSeconds": 2,
+                "MaxAttempts": 10,
+                "BackoffRate": 2,
+                "MaxDelaySeconds": 300,
+                "JitterStrategy": "FULL",
+            }])
+        );
+        let retry = |times, backoff_ms| step_retrying(Some(Retry { times, backoff_ms }));
+        let retriers = task_retriers(&retry(3, 2000));
+        assert_eq!(retriers[0], task_retriers(&step_retrying(None))[0]);
+        assert_eq!(
+            retriers[1],
+            json!({"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2})
+        );
+        // `retry(times = 0)` retries nothing.
+        assert_eq!(task_retriers(&retry(0, 1000)).as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_backoff_rounds_up_to_whole_seconds() {
+        let interval = |backoff_ms| {
+            let step = step_retrying(Some(Retry {
+                times: 1,
+                backoff_ms,
+            }));
+            let retriers = task_retriers(&step);
+            (
+                retriers[1]["IntervalSeconds"].as_u64().unwrap(),
+                retriers[1]["BackoffRate"].as_u64().unwrap(),
+            )
+        };
+        // Step Functions waits at least a second; no backoff at all does not double.
+        assert_eq!(interval(0), (1, 1));
+        assert_eq!(interval(100), (1, 2));
+        assert_eq!(interval(1000), (1, 2));
+        assert_eq!(interval(1001), (2, 2));
+        assert_eq!(interval(90_000), (90, 2));
+    }
 }

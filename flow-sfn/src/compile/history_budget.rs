@@ -5,19 +5,23 @@
 //! Events per state (from the Step Functions history event types):
 //! * an execution: `ExecutionStarted` + `ExecutionSucceeded` (or `Failed`): 2;
 //! * a `.sync` Task: `TaskStateEntered`, `TaskScheduled`, `TaskStarted`, `TaskSubmitted`,
-//!   `TaskSucceeded`, `TaskStateExited`: 6; a request-response Task (an S3 read) has no
-//!   `TaskSubmitted`: 5; each retry of a Task (its `Retry` `MaxAttempts`) adds at most
-//!   `TaskScheduled`, `TaskStarted` and `TaskFailed` (or `TaskSubmitFailed`): 3. Batch's own
-//!   retries of the job happen inside Batch and add nothing;
-//! * Choice and Pass: entered + exited: 2; Fail: entered: 1 (`ExecutionFailed` replaces
-//!   `ExecutionSucceeded`);
+//!   `TaskSucceeded`, `TaskStateExited`: 6; a request-response Task (an S3 read, the look-up
+//!   of a task's record in a resumed run) has no `TaskSubmitted`: 5, and as many when it
+//!   fails into its `Catch` (`TaskFailed` in place of `TaskSucceeded`); each retry of a Task
+//!   adds at most `TaskScheduled`, `TaskStarted` and `TaskFailed` (or `TaskSubmitFailed`):
+//!   3, and every retrier of its `Retry` may use all its `MaxAttempts` (a Batch Task retries
+//!   up to 10 refused submissions, then the step's own retries). Batch's own retries of a
+//!   job whose host failed happen inside Batch and add nothing;
+//! * Choice and Pass: entered + exited: 2 (every step is entered through a Choice); Fail:
+//!   entered: 1 (`ExecutionFailed` replaces `ExecutionSucceeded`);
 //! * Parallel: entered, started, succeeded, exited: 4, plus every state of every branch;
 //! * Distributed Map: entered, started, `MapRunStarted`, `MapRunSucceeded`, succeeded,
 //!   exited: 6 in the parent; each item is a child execution with its own history, budgeted
 //!   separately.
 //!
-//! A Choice costs its most expensive alternative. "Worst case" counts every retry;
-//! "typical" counts none.
+//! A Choice costs its most expensive alternative, and so does a state with a `Catch` (its
+//! `Next` or its catcher's). "Worst case" counts every retry and takes the dearest path (in a
+//! resumed run, a look-up before each job); "typical" counts no retry.
 
 use super::CompileError;
 use serde::Serialize;
@@ -107,9 +111,7 @@ pub fn check(flow: &str, budgets: &[ExecutionBudget]) -> Result<(), CompileError
             (
                 format!(
                     "it runs {} Batch tasks, each recording up to {} events (e.g. step `{}`)",
-                    budget.batch_tasks,
-                    SYNC_TASK_EVENTS + RETRY_EVENTS * super::asl::SUBMIT_THROTTLE_MAX_ATTEMPTS,
-                    budget.heaviest_step
+                    budget.batch_tasks, budget.heaviest_step_events, budget.heaviest_step
                 ),
                 "move repeated steps into a foreach body (each item then runs as a child execution \
                  with its own history), or split the flow into smaller flows"
@@ -295,18 +297,45 @@ impl Walker<'_> {
 }
 
 /// The most expensive path from `name` to the end of its machine (the graph is acyclic).
+/// Walked with an explicit stack: a chain of a thousand steps is three thousand states deep.
 fn path_cost<'a>(
     name: &'a str,
     states: &'a Map<String, Value>,
     own: &BTreeMap<&str, Cost>,
     memo: &mut BTreeMap<&'a str, Cost>,
 ) -> Cost {
-    if let Some(cost) = memo.get(name) {
-        return *cost;
+    // (state, whether its successors have been pushed already)
+    let mut stack: Vec<(&'a str, bool)> = vec![(name, false)];
+    while let Some((current, expanded)) = stack.pop() {
+        if memo.contains_key(current) {
+            continue;
+        }
+        let Some(state) = states.get(current) else {
+            memo.insert(current, Cost::default());
+            continue;
+        };
+        let next = successors(state);
+        if !expanded {
+            stack.push((current, true));
+            stack.extend(
+                next.into_iter()
+                    .filter(|n| !memo.contains_key(n))
+                    .map(|n| (n, false)),
+            );
+            continue;
+        }
+        let rest = next
+            .into_iter()
+            .map(|n| memo.get(n).copied().unwrap_or_default())
+            .fold(Cost::default(), Cost::max);
+        let cost = own.get(current).copied().unwrap_or_default().plus(rest);
+        memo.insert(current, cost);
     }
-    let Some(state) = states.get(name) else {
-        return Cost::default();
-    };
+    memo.get(name).copied().unwrap_or_default()
+}
+
+/// The states `state` may go on to: its `Next`, a Choice's alternatives, a catcher's `Next`.
+fn successors(state: &Value) -> Vec<&str> {
     let mut next: Vec<&str> = Vec::new();
     if let Some(n) = state["Next"].as_str() {
         next.push(n);
@@ -314,23 +343,69 @@ fn path_cost<'a>(
     if let Some(d) = state["Default"].as_str() {
         next.push(d);
     }
-    for choice in state["Choices"].as_array().into_iter().flatten() {
+    for choice in state["Choices"]
+        .as_array()
+        .into_iter()
+        .chain(state["Catch"].as_array())
+        .flatten()
+    {
         if let Some(n) = choice["Next"].as_str() {
             next.push(n);
         }
     }
-    let rest = next
-        .into_iter()
-        .map(|n| path_cost(n, states, own, memo))
-        .fold(Cost::default(), Cost::max);
-    let cost = own.get(name).copied().unwrap_or_default().plus(rest);
-    memo.insert(name, cost);
-    cost
+    next
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_catch_is_a_path_and_costs_its_dearest_alternative() {
+        // check -> (Next) done, or (Catch) job -> done: the dearest path goes through job.
+        let machine = serde_json::json!({
+            "StartAt": "check",
+            "States": {
+                "check": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "job"}],
+                    "Next": "done",
+                },
+                "job": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::batch:submitJob.sync",
+                    "Retry": [{"ErrorEquals": ["A"], "MaxAttempts": 2}, {"ErrorEquals": ["B"], "MaxAttempts": 3}],
+                    "Next": "done",
+                },
+                "done": {"Type": "Pass", "End": true},
+            }
+        });
+        let steps = BTreeMap::new();
+        let run = &budgets(&machine, &steps)[0];
+        assert_eq!(run.batch_tasks, 1);
+        assert_eq!(run.typical_events, 2 + 5 + 6 + 2);
+        // Every retrier may use all its attempts.
+        assert_eq!(run.worst_case_events, 2 + 5 + 6 + 3 * (2 + 3) + 2);
+    }
+
+    #[test]
+    fn a_long_chain_does_not_overflow_the_stack() {
+        let mut states = serde_json::Map::new();
+        for i in 0..100_000 {
+            states.insert(
+                format!("s{i}"),
+                serde_json::json!({"Type": "Pass", "Next": format!("s{}", i + 1)}),
+            );
+        }
+        states.insert(
+            "s100000".into(),
+            serde_json::json!({"Type": "Pass", "End": true}),
+        );
+        let machine = serde_json::json!({"StartAt": "s0", "States": states});
+        let run = &budgets(&machine, &BTreeMap::new())[0];
+        assert_eq!(run.typical_events, 2 + 2 * 100_001);
+    }
 
     #[test]
     fn thousands_separators() {

@@ -1,5 +1,6 @@
 //! Step Functions intrinsic-function text: the container command of each task and the S3
-//! keys of the objects a foreach or switch step leaves for the state machine to read.
+//! keys of the objects a task leaves for the state machine to read (its record, a
+//! foreach's item list, a switch's decision).
 //!
 //! Both are built at run time from the state (`$.run_id`, `$.index`, `$.origin_run_id`);
 //! everything else in them is fixed when the flow is compiled.
@@ -124,6 +125,8 @@ impl TaskCommand {
 /// Which per-task object of the datastore layout a key points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskObject {
+    /// The task's record, written last: its presence means the task finished.
+    Record,
     /// The JSON array of child index keys a foreach task wrote.
     ForeachItems,
     /// The `{"next": "<step>"}` a switch task wrote.
@@ -146,6 +149,7 @@ pub fn task_object_key(
     let run = RunId::new(RUN_PLACEHOLDER).expect("the placeholder is a valid run id");
     let task = TaskId::new(step, IndexPath(vec![INDEX_PLACEHOLDER]));
     let key = root.key(&match object {
+        TaskObject::Record => layout.task_record(&run, &task),
         TaskObject::ForeachItems => layout.foreach_items(&run, &task),
         TaskObject::SwitchDecision => layout.switch_decision(&run, &task),
     });
@@ -182,6 +186,17 @@ pub fn task_object_key(
     template.push_str(&escape(rest));
     let args: Vec<&str> = found.iter().map(|(_, _, path)| *path).collect();
     Ok(format!("States.Format('{template}', {})", args.join(", ")))
+}
+
+/// `States.Format(..)` building the S3 key of the record of `step`'s task at the state's
+/// run id and index: where a resumed run looks for a task `resume` cloned before the
+/// execution started, so both sides must build the key from here (and so from [`Layout`]).
+pub fn task_record_key_intrinsic(
+    root: &S3Root,
+    flow: &str,
+    step: &str,
+) -> Result<String, CompileError> {
+    task_object_key(root, flow, step, TaskObject::Record)
 }
 
 #[cfg(test)]
@@ -243,6 +258,27 @@ mod tests {
             .unwrap()
             .replacen("{}", "r1", 1)
             .replacen("{}", "2.5", 1);
+        assert_eq!(filled, written);
+    }
+
+    #[test]
+    fn the_record_key_is_the_one_the_datastore_commits() {
+        let root = S3Root::parse("s3://bucket/p").unwrap();
+        let template = task_record_key_intrinsic(&root, "F", "train").unwrap();
+        assert_eq!(
+            template,
+            "States.Format('p/F/runs/{}/steps/train/{}/task.json', $.run_id, $.index)"
+        );
+        let run = RunId::new("r9").unwrap();
+        let task = TaskId::new("train", IndexPath(vec![0, 3]));
+        let written = root.key(&Layout::new("F").task_record(&run, &task));
+        let filled = template
+            .trim_start_matches("States.Format('")
+            .split("', ")
+            .next()
+            .unwrap()
+            .replacen("{}", "r9", 1)
+            .replacen("{}", "0.3", 1);
         assert_eq!(filled, written);
     }
 

@@ -35,28 +35,6 @@ pub enum CompileError {
         /// Every broken rule.
         errors: Vec<GraphError>,
     },
-    /// More retries than Batch's 10 attempts allow.
-    #[error(
-        "step `{step}` retries {times} times, but AWS Batch runs a job at most 10 times: \
-         lower it to `retry(times = 9)` or less"
-    )]
-    TooManyRetries {
-        /// The step.
-        step: String,
-        /// The retries asked for.
-        times: u32,
-    },
-    /// A timeout below Batch's minimum attempt duration.
-    #[error(
-        "step `{step}` times out after {secs}s, but AWS Batch cannot stop an attempt sooner than \
-         60 seconds: write `timeout = \"60s\"` or more"
-    )]
-    TimeoutTooShort {
-        /// The step.
-        step: String,
-        /// The timeout asked for, in seconds.
-        secs: u64,
-    },
     /// A resource or batch option Batch cannot honour.
     #[error("step `{step}` has `{option}`, which AWS Batch cannot use: {fix}")]
     InvalidStepOption {

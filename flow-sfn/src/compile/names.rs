@@ -61,6 +61,10 @@ fn fit(base: &str, suffix: &str, max: usize) -> String {
 pub enum StateRole {
     /// The Batch task that runs the step.
     Task,
+    /// The Choice a step is entered through: in a resumed run, look for its task first.
+    IfResumed,
+    /// The look-up of the task's record in a resumed run, which skips a cloned task's job.
+    IfCommitted,
     /// The Parallel state of a static split.
     Split,
     /// The Distributed Map state of a foreach.
@@ -79,6 +83,8 @@ impl StateRole {
     fn suffix(self) -> &'static str {
         match self {
             StateRole::Task => "",
+            StateRole::IfResumed => "-if-resumed",
+            StateRole::IfCommitted => "-if-committed",
             StateRole::Split => "-split",
             StateRole::Foreach => "-foreach",
             StateRole::ReadDecision => "-read-decision",
