@@ -4,6 +4,8 @@
 
 mod common;
 
+#[path = "../examples/cards.rs"]
+mod cards;
 #[path = "../examples/foreach.rs"]
 mod foreach;
 #[path = "../examples/linear.rs"]
@@ -84,6 +86,7 @@ fn every_example_is_covered_here() {
     assert_eq!(
         common::example_names(),
         [
+            "cards",
             "foreach",
             "linear",
             "nested_foreach",
@@ -95,6 +98,34 @@ fn every_example_is_covered_here() {
             "switch"
         ]
     );
+}
+
+#[tokio::test]
+async fn cards() {
+    let (run, dir) = run_example::<cards::CardsFlow>(Default::default()).await;
+    let end = run.end_state().await.unwrap();
+    // The fastest rate that still converges wins, and each fit's losses fall.
+    assert_eq!(end.best_rate, 0.6);
+    assert!(end.best_loss < 0.05, "{}", end.best_loss);
+    let stored = run.stored().await.unwrap();
+    for fit in stored.tasks("fit").await.unwrap() {
+        let losses = fit.artifact::<Vec<f64>>("losses").await.unwrap();
+        assert_eq!(losses.len(), 12);
+        assert!(losses.windows(2).all(|w| w[1] < w[0]), "{losses:?}");
+    }
+    let store = flow_core::datastore::RunStore::new(
+        Arc::new(FsStore::new(dir.path())),
+        &cards::CardsFlow::graph().name,
+    );
+    let compare = flow_core::TaskId::new("compare", flow_core::IndexPath::root());
+    let kinds: Vec<&str> = store
+        .cards(run.id(), &compare)
+        .await
+        .unwrap()
+        .iter()
+        .map(flow_core::Card::kind)
+        .collect();
+    assert_eq!(kinds, ["markdown", "chart", "chart", "svg", "image_png"]);
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ pub mod aws;
 pub mod cli;
 pub mod compile;
 pub mod config;
+pub mod infra;
 pub mod resume;
 mod entry;
 mod json;

@@ -7,6 +7,7 @@
 //! `manage` (`terminate`, `delete`).
 
 mod create;
+mod infra;
 mod inspect;
 mod manage;
 mod start;
@@ -41,11 +42,15 @@ pub fn step_functions_command_for(graph: &FlowGraph) -> Command {
             manage::terminate_command(),
             manage::delete_command(),
             start::resume_command(),
+            infra::command(),
         ])
 }
 
 /// Runs `step-functions` for flow `F`, given the matches of [`step_functions_command_for`].
 pub fn run_step_functions_command<F: Flow>(matches: &ArgMatches) -> anyhow::Result<ExitCode> {
+    if let Some(("infra", infra)) = matches.subcommand() {
+        return infra::run(F::graph(), infra, &mut std::io::stdout().lock());
+    }
     if let Some(("create", create)) = matches.subcommand() {
         if create.get_flag("only-json") {
             // Printing the definition needs neither AWS nor an async runtime.
