@@ -26,8 +26,10 @@
 //!
 //! Module map: [`config`] (settings and their flags), [`compile`] (the compiler:
 //! [`compile::asl`], [`compile::job_definition`], [`compile::history_budget`],
-//! [`compile::names`], [`compile::intrinsics`], [`compile::execution_input`]), [`cli`]
-//! (the `step-functions` command) and [`main`] (the flow binary's entry point).
+//! [`compile::names`], [`compile::intrinsics`], [`compile::execution_input`]), [`aws`]
+//! (every AWS call: deploy, operate, the S3 datastore), [`resume`] (a resumed run prepared
+//! in the datastore), [`cli`] (the `step-functions` command) and [`main`] (the flow binary's
+//! entry point).
 
 pub mod aws;
 pub mod cli;
