@@ -263,10 +263,14 @@ pub struct FargateJobSettings {
     pub assign_public_ip: bool,
     /// The Fargate platform version (`LATEST` when `None`).
     pub platform_version: Option<String>,
+    /// The log group the jobs write to (the template's `LogGroup` output): the execution
+    /// role may write there and nowhere else, so Batch's default group would be refused.
+    pub log_group: String,
 }
 
 /// The `RegisterJobDefinition` fields a Fargate job needs on top of a container job
-/// definition: the platform, the execution role, the network and the platform version.
+/// definition: the platform, the execution role, the network, the platform version and
+/// the log group.
 pub fn job_definition_fields(settings: &FargateJobSettings) -> Value {
     json!({
         "platformCapabilities": ["FARGATE"],
@@ -277,6 +281,10 @@ pub fn job_definition_fields(settings: &FargateJobSettings) -> Value {
             },
             "fargatePlatformConfiguration": {
                 "platformVersion": settings.platform_version.as_deref().unwrap_or("LATEST"),
+            },
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {"awslogs-group": settings.log_group},
             },
         },
     })
@@ -398,6 +406,7 @@ mod tests {
             execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
             assign_public_ip: true,
             platform_version: None,
+            log_group: "flowrs-jobs".into(),
         };
         let resources = FargateResources {
             vcpu: FargateVcpu::from_quarters(2),
@@ -416,6 +425,10 @@ mod tests {
         assert_eq!(
             container["fargatePlatformConfiguration"],
             json!({"platformVersion": "LATEST"})
+        );
+        assert_eq!(
+            container["logConfiguration"],
+            json!({"logDriver": "awslogs", "options": {"awslogs-group": "flowrs-jobs"}})
         );
         assert_eq!(
             container["resourceRequirements"],
