@@ -6,6 +6,8 @@ mod common;
 
 #[path = "../examples/cards.rs"]
 mod cards;
+#[path = "../examples/caught_foreach.rs"]
+mod caught_foreach;
 #[path = "../examples/foreach.rs"]
 mod foreach;
 #[path = "../examples/linear.rs"]
@@ -24,6 +26,8 @@ mod split_in_foreach;
 mod split_join;
 #[path = "../examples/switch.rs"]
 mod switch;
+#[path = "../examples/timeout_retry.rs"]
+mod timeout_retry;
 
 use flow_core::client::Client;
 use flow_core::datastore::{RunStatus, TaskStatus};
@@ -87,6 +91,7 @@ fn every_example_is_covered_here() {
         common::example_names(),
         [
             "cards",
+            "caught_foreach",
             "foreach",
             "linear",
             "nested_foreach",
@@ -95,7 +100,8 @@ fn every_example_is_covered_here() {
             "resume",
             "split_in_foreach",
             "split_join",
-            "switch"
+            "switch",
+            "timeout_retry"
         ]
     );
 }
@@ -126,6 +132,34 @@ async fn cards() {
         .map(flow_core::Card::kind)
         .collect();
     assert_eq!(kinds, ["markdown", "chart", "chart", "svg", "image_png"]);
+}
+
+#[tokio::test]
+async fn caught_foreach() {
+    let (run, _dir) = run_example::<caught_foreach::CaughtForeachFlow>(Default::default()).await;
+    let end = run.end_state().await.unwrap();
+    // The caught foreach fanned out over none of the items it listed: no inputs to the join.
+    assert_eq!(end.items, [1, 2, 3]);
+    assert_eq!(end.joined, 0);
+    assert!(end.squares.is_empty());
+    let stored = run.stored().await.unwrap();
+    let fan = stored.task("fan", &[]).await.unwrap();
+    assert_eq!(fan.record().status, TaskStatus::Caught);
+    assert_eq!(fan.record().foreach_count, Some(0));
+    assert!(stored.tasks("square").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn timeout_retry() {
+    // Without TIMEOUT_RETRY_HANG_SECS nothing overruns: both branches finish at once.
+    let (run, _dir) = run_example::<timeout_retry::TimeoutRetryFlow>(Default::default()).await;
+    let end = run.end_state().await.unwrap();
+    assert_eq!(end.retried_on, 0);
+    assert!(end.caught_finished);
+    assert_eq!(
+        end.summary,
+        "retried finished on attempt 0; caught finished"
+    );
 }
 
 #[tokio::test]
