@@ -18,8 +18,9 @@
 //! let root = S3Root::parse("s3://my-bucket/flows").unwrap();
 //! let config = DeployConfig::new("HelloFlow", root, "my-image:1", "my-queue", "hello-flow");
 //! let deployment = compile_graph(&graph, &config).unwrap();
-//! // Three steps, three Batch tasks, plus the states that set up a (fresh or resumed) run.
-//! assert_eq!(deployment.report.state_count, 6);
+//! // Three steps, each a Batch task entered through a Choice and, in a resumed run, a
+//! // look-up of its record; plus the states that set up a (fresh or resumed) run.
+//! assert_eq!(deployment.report.state_count, 3 * 3 + 3);
 //! assert_eq!(deployment.definition["States"]["hello"]["Type"], "Task");
 //! assert!(deployment.definition_json().contains("batch:submitJob.sync"));
 //! ```

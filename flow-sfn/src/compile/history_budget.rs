@@ -50,9 +50,9 @@ pub struct ExecutionBudget {
     pub foreach_step: Option<String>,
     /// Batch tasks one such execution runs itself (not counting child executions).
     pub batch_tasks: u64,
-    /// Events recorded when no submission is throttled.
+    /// Events recorded on the dearest path (a resumed run's) when nothing is retried.
     pub typical_events: u64,
-    /// Events recorded when every retry is used.
+    /// Events recorded on the dearest path when every retry is used.
     pub worst_case_events: u64,
     /// The step whose states record the most events in this execution.
     pub heaviest_step: String,
