@@ -279,6 +279,39 @@ fn resume_clones_before_the_execution_and_reads_the_origin_from_the_datastore() 
             path.display()
         );
     }
+
+    // From a step: that step and every step after it run again, even though they finished.
+    let again = aws
+        .ok(
+            "resume",
+            &[
+                "step-functions",
+                "resume",
+                &resumed,
+                "--step",
+                "merge",
+                "--wait",
+            ],
+        )
+        .trim()
+        .to_string();
+    runtime().block_on(async {
+        let run = client
+            .run(&RunId::new(again.clone()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(run.record().resume_step.as_deref(), Some("merge"));
+        for step in ["start", "left", "right"] {
+            assert!(run.task(step, &[]).await.unwrap().was_cloned(), "{step}");
+        }
+        for step in ["merge", "fragile", "end"] {
+            assert!(!run.task(step, &[]).await.unwrap().was_cloned(), "{step}");
+        }
+        assert_eq!(run.end_state().await.unwrap().doubled, 110);
+    });
+    let ran = std::fs::read_to_string(&trace).unwrap();
+    assert_eq!(ran.lines().filter(|l| *l == "merge/0").count(), 2, "{ran}");
+    assert_eq!(ran.lines().filter(|l| *l == "left/0").count(), 1, "{ran}");
 }
 
 #[test]

@@ -66,7 +66,7 @@ fn deploy_and_run(aws: &Aws, example: &str, params: &[&str]) -> String {
 fn parity<F: Flow>(aws: &Aws, example: &str, cli_params: &[&str], params: F::Params) {
     let started = Instant::now();
     let run = deploy_and_run(aws, example, cli_params);
-    let remote: F = end_state(&aws, &run);
+    let remote: F = end_state(aws, &run);
     let local: F = local_end_state(params, aws.dir.path());
     assert_eq!(
         json(&remote),

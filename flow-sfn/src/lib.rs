@@ -1,6 +1,6 @@
 //! Compiles a flow, unchanged, to an AWS Step Functions state machine whose tasks are AWS
-//! Batch jobs running the flow's own binary (`<binary> step ...`), and (soon) deploys and
-//! operates it.
+//! Batch jobs running the flow's own binary (`<binary> step ...`), and deploys and operates
+//! it (`step-functions create`, `trigger`, `status`, `resume`, ...).
 //!
 //! The compiler is a pure function: no user code runs and no AWS API is called, so the
 //! output can be printed (`step-functions create --only-json`), snapshotted and validated
