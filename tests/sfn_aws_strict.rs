@@ -200,6 +200,44 @@ fn runs_start_on_the_published_version_and_tolerate_describe_lag() {
         "took {:?}",
         started.elapsed()
     );
+
+    // Step Functions keeps at most 1,000 versions: `create` prunes all but the newest.
+    let mut arn = String::new();
+    for _ in 0..11 {
+        arn = aws
+            .ok("linear", &["step-functions", "create"])
+            .trim()
+            .to_string();
+    }
+    let clients = aws.clients();
+    let (versions, live) = runtime().block_on(async {
+        let versions = clients
+            .sfn
+            .list_state_machine_versions()
+            .state_machine_arn(&arn)
+            .send()
+            .await
+            .expect("ListStateMachineVersions");
+        let alias = clients
+            .sfn
+            .describe_state_machine_alias()
+            .state_machine_alias_arn(format!("{arn}:live"))
+            .send()
+            .await
+            .expect("DescribeStateMachineAlias");
+        let versions: Vec<String> = versions
+            .state_machine_versions()
+            .iter()
+            .map(|v| v.state_machine_version_arn().to_string())
+            .collect();
+        let live = alias.routing_configuration()[0]
+            .state_machine_version_arn()
+            .to_string();
+        (versions, live)
+    });
+    assert_eq!(versions.len(), 10, "{versions:?}");
+    assert_eq!(live, versions[0], "the alias points at the newest version");
+    assert!(live.ends_with(":13"), "{live}");
 }
 
 #[test]
