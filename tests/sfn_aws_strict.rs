@@ -238,6 +238,24 @@ fn runs_start_on_the_published_version_and_tolerate_describe_lag() {
     assert_eq!(versions.len(), 10, "{versions:?}");
     assert_eq!(live, versions[0], "the alias points at the newest version");
     assert!(live.ends_with(":13"), "{live}");
+
+    // A state machine deployed before aliases: runs start on it, and say how to fix that.
+    runtime().block_on(async {
+        clients
+            .sfn
+            .delete_state_machine_alias()
+            .state_machine_alias_arn(format!("{arn}:live"))
+            .send()
+            .await
+            .expect("DeleteStateMachineAlias")
+    });
+    let out = aws.cli("linear", &["step-functions", "trigger", "--wait"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("has no `live` alias") && stderr.contains("step-functions create"),
+        "{stderr}"
+    );
 }
 
 #[test]

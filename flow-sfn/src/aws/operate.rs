@@ -8,6 +8,7 @@
 use super::clients::AwsClients;
 use super::deploy::alias_arn;
 use super::error::AwsError;
+use aws_sdk_sfn::error::ProvideErrorMetadata;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
 use flow_core::RunId;
 use serde_json::Value;
@@ -89,9 +90,13 @@ pub async fn start_run(
             execution_arn: out.execution_arn().to_string(),
             on_alias: true,
         }),
+        // No alias (the state machine itself was found before): a deployment made before
+        // aliases were.
         Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_state_machine_does_not_exist()) =>
+            if matches!(
+                e.code(),
+                Some("StateMachineDoesNotExist" | "ResourceNotFound")
+            ) =>
         {
             let out = start(state_machine_arn.to_string())
                 .await
