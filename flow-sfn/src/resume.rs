@@ -9,7 +9,10 @@
 //! origin's blobs. The state machine skips every task the new run already has a record of,
 //! so only the tasks that must run again cost a Batch job.
 
-use flow_core::datastore::{DatastoreError, RunIdTaken, RunRecord, RunStatus, RunStore};
+use flow_core::datastore::{
+    DatastoreError, RunIdTaken, RunRecord, RunStatus, RunStore, TaskStatus,
+};
+use flow_core::graph::Transition;
 use flow_core::{Flow, IndexPath, RunId, TaskId};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -152,6 +155,7 @@ pub async fn prepare<F: Flow>(
         }
         let name = &graph.steps[step].name;
         let depth = analysis.foreach_depth(step);
+        let is_foreach = matches!(graph.steps[step].transition, Transition::Foreach { .. });
         let prefix = store.layout().step_prefix(&origin, name);
         let keys = store
             .object_store()
@@ -168,7 +172,7 @@ pub async fn prepare<F: Flow>(
             let permit = permits.clone().acquire_owned().await.expect("never closed");
             clones.spawn(async move {
                 let _permit = permit;
-                clone_if_done(&store, &origin, &run_id, &task).await
+                clone_if_done(&store, &origin, &run_id, &task, is_foreach).await
             });
         }
     }
@@ -197,13 +201,20 @@ async fn clone_if_done(
     origin: &RunId,
     run: &RunId,
     task: &TaskId,
+    is_foreach: bool,
 ) -> Result<bool, DatastoreError> {
-    let record = match store.task(origin, task).await {
+    let mut record = match store.task(origin, task).await {
         Ok(Some(record)) if record.is_done() => record,
         // Not finished, or a record torn by a power loss: the task runs again.
         Ok(_) | Err(DatastoreError::BadRecord { .. }) => return Ok(false),
         Err(e) => return Err(e),
     };
+    // A caught foreach fans out over zero items; one committed before caught foreaches
+    // wrote their empty item list has no count, and its clone must write the list, which
+    // the state machine's Distributed Map reads.
+    if is_foreach && record.status == TaskStatus::Caught {
+        record.foreach_count.get_or_insert(0);
+    }
     store.clone_task(origin, run, &record).await?;
     Ok(true)
 }
@@ -211,7 +222,6 @@ async fn clone_if_done(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flow_core::datastore::TaskStatus;
     use flow_core::prelude::*;
     use flow_local::{FsStore, Runner};
 
@@ -331,6 +341,67 @@ mod tests {
             unknown.to_string().contains("did you mean `square`"),
             "{unknown}"
         );
+    }
+
+    /// A foreach whose failure is caught: it fans out over no items.
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    pub struct Caught {
+        pub items: Vec<u32>,
+        pub joined: usize,
+    }
+
+    #[flow]
+    impl Caught {
+        #[step(foreach = items, next = body, catch)]
+        fn start(&mut self) -> Result<(), String> {
+            self.items = vec![1, 2];
+            Err("no items today".into())
+        }
+
+        #[step(next = join)]
+        fn body(&mut self, _item: &u32) {}
+
+        #[step(next = end)]
+        fn join(&mut self, inputs: Inputs<Self>) {
+            self.joined = inputs.len();
+        }
+
+        #[step]
+        fn end(&mut self) {}
+    }
+
+    #[tokio::test]
+    async fn a_cloned_caught_foreach_always_has_its_empty_item_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = Runner::<Caught>::new()
+            .datastore(dir.path())
+            .run()
+            .await
+            .unwrap();
+        let store = RunStore::new(Arc::new(FsStore::new(dir.path())), "Caught");
+        let origin = run.id().clone();
+        // As a run from before caught foreaches wrote their item list left it.
+        let start = TaskId::new("start", IndexPath::root());
+        let mut record = store.task(&origin, &start).await.unwrap().unwrap();
+        assert_eq!(record.status, TaskStatus::Caught);
+        record.foreach_count = None;
+        let key = store.layout().task_record(&origin, &start);
+        store
+            .object_store()
+            .put(&key, serde_json::to_vec(&record).unwrap())
+            .await
+            .unwrap();
+        let plan =
+            ResumePlan::new::<Caught>(store.run(&origin).await.unwrap(), Some("end")).unwrap();
+        let new = RunId::new("resumed").unwrap();
+        prepare::<Caught>(&store, &plan, new.clone()).await.unwrap();
+        let items = store
+            .object_store()
+            .get(&store.layout().foreach_items(&new, &start))
+            .await
+            .unwrap()
+            .expect("the clone wrote the item list");
+        assert_eq!(items, b"[]");
     }
 
     #[tokio::test]
