@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{example_names, run_example, tool};
+use common::{example_names, run_example};
+use flow_test_support::tool;
 use std::process::Command;
 
 fn show(example: &str, format: &str, dir: &std::path::Path) -> String {

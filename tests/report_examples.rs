@@ -11,7 +11,8 @@
 
 mod common;
 
-use common::{example_bin, example_names};
+use common::example_names;
+use flow_test_support::{example_binary, tool};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 /// Runs example `name` with `args` in `dir` (its datastore `dir/.flow`); returns its output.
 fn example(name: &str, dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
-    let mut command = Command::new(example_bin(name));
+    let mut command = Command::new(example_binary(name));
     command
         .args(args)
         .current_dir(dir)
@@ -406,28 +407,11 @@ struct Opened {
     size: (u32, u32),
 }
 
-/// Headless Chromium, as `scripts/install-test-tools.sh` installs it.
-fn chromium() -> String {
-    std::env::var("FLOW_CHROMIUM").unwrap_or_else(|_| {
-        let on_path = Command::new("chromium")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            on_path,
-            "FLOW_CHROMIUM is not set and `chromium` is not on PATH: run \
-             `scripts/install-test-tools.sh` and `source ~/.cache/flowrs-tools/env.sh` (or run \
-             the suite with `scripts/test.sh`)"
-        );
-        "chromium".into()
-    })
-}
-
 /// Runs headless Chromium on `page` with `args`, in a fresh profile and without the network
 /// services it would otherwise start; returns its stdout and stderr.
 fn chromium_run(page: &Path, args: &[String]) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new(chromium())
+    let mut child = Command::new(tool("FLOW_CHROMIUM"))
         .args([
             "--headless",
             "--no-sandbox",

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{example_names, run_example, tool};
-use std::process::Command;
+use common::{example_names, run_example};
+use flow_test_support::asl_validator;
 
 const SETTINGS: [&str; 8] = [
     "--image",
@@ -52,22 +52,11 @@ fn every_example_compiles_to_a_stable_definition() {
 #[test]
 fn every_example_definition_passes_asl_validator() {
     let dir = tempfile::tempdir().unwrap();
-    let validator = tool("FLOW_ASL_VALIDATOR");
     for example in example_names() {
         let bundle: serde_json::Value =
             serde_json::from_str(&compile(&example, dir.path())).unwrap();
-        let file = dir.path().join(format!("{example}.asl.json"));
-        std::fs::write(&file, bundle["definition"].to_string()).unwrap();
-        let out = Command::new(&validator)
-            .arg("--json-path")
-            .arg(&file)
-            .output()
-            .expect("asl-validator runs");
-        assert!(
-            out.status.success(),
-            "asl-validator rejected {example}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if let Err(output) = asl_validator(&example, &bundle["definition"]) {
+            panic!("asl-validator rejected {example}:\n{output}");
+        }
     }
 }

@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{example_names, run_example, tool};
+use common::{example_names, run_example};
+use flow_test_support::tool;
 use std::path::PathBuf;
 use std::process::Command;
 

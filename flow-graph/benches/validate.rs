@@ -10,41 +10,33 @@
 //! real work at every step.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use flow_graph::{validate, FlowGraph, StepSpec, Transition};
+use flow_graph::{validate, FlowGraph, StepSpec};
 use std::time::Duration;
 
 /// A valid flow of `start`, `blocks` blocks of ten steps, and `end`.
 fn generated(blocks: usize) -> FlowGraph {
-    let next = |name: String, to: String| StepSpec::new(name, Transition::Next(to));
     let mut steps = Vec::with_capacity(blocks * 10 + 2);
-    steps.push(next("start".into(), "a0".into()));
+    steps.push(StepSpec::next("start", "a0"));
     for i in 0..blocks {
         let after = if i + 1 == blocks {
             "end".to_string()
         } else {
             format!("a{}", i + 1)
         };
-        steps.push(StepSpec::new(
-            format!("a{i}"),
-            Transition::Split(vec![format!("b{i}"), format!("c{i}"), format!("d{i}")]),
-        ));
-        for branch in ["b", "c", "d"] {
-            steps.push(next(format!("{branch}{i}"), format!("j{i}")));
+        let branches = [format!("b{i}"), format!("c{i}"), format!("d{i}")];
+        let targets: Vec<&str> = branches.iter().map(String::as_str).collect();
+        steps.push(StepSpec::split(format!("a{i}"), &targets));
+        for branch in &branches {
+            steps.push(StepSpec::next(branch, format!("j{i}")));
         }
-        steps.push(next(format!("j{i}"), format!("f{i}")).join());
-        steps.push(StepSpec::new(
-            format!("f{i}"),
-            Transition::Foreach {
-                over: "items".into(),
-                body: format!("g{i}"),
-            },
-        ));
-        steps.push(next(format!("g{i}"), format!("h{i}")));
-        steps.push(next(format!("h{i}"), format!("k{i}")).join());
-        steps.push(next(format!("k{i}"), format!("m{i}")));
-        steps.push(next(format!("m{i}"), after));
+        steps.push(StepSpec::next(format!("j{i}"), format!("f{i}")).join());
+        steps.push(StepSpec::foreach(format!("f{i}"), "items", format!("g{i}")));
+        steps.push(StepSpec::next(format!("g{i}"), format!("h{i}")));
+        steps.push(StepSpec::next(format!("h{i}"), format!("k{i}")).join());
+        steps.push(StepSpec::next(format!("k{i}"), format!("m{i}")));
+        steps.push(StepSpec::next(format!("m{i}"), after));
     }
-    steps.push(StepSpec::new("end", Transition::End));
+    steps.push(StepSpec::end());
     FlowGraph::new("GeneratedFlow", steps)
 }
 

@@ -69,6 +69,21 @@ impl FlowGraph {
         }
     }
 
+    /// `start -> step_1 -> ... -> step_n -> end`, named `LinearFlow`: the simplest valid
+    /// graph of any size, for tests and benchmarks.
+    pub fn linear(n: usize) -> Self {
+        let name = |i: usize| match i {
+            0 => START.to_string(),
+            i if i > n => END.to_string(),
+            i => format!("step_{i}"),
+        };
+        let mut steps: Vec<StepSpec> = (0..=n)
+            .map(|i| StepSpec::next(name(i), name(i + 1)))
+            .collect();
+        steps.push(StepSpec::end());
+        FlowGraph::new("LinearFlow", steps)
+    }
+
     /// The step with this name.
     pub fn step(&self, name: &str) -> Option<&StepSpec> {
         self.steps.iter().find(|s| s.name == name)
@@ -117,6 +132,47 @@ impl StepSpec {
             is_async: false,
             options: StepOptions::default(),
         }
+    }
+
+    /// A step that goes on to `to`.
+    pub fn next(name: impl Into<String>, to: impl Into<String>) -> Self {
+        StepSpec::new(name, Transition::Next(to.into()))
+    }
+
+    /// A step that splits into every one of `targets`, run in parallel.
+    pub fn split(name: impl Into<String>, targets: &[&str]) -> Self {
+        StepSpec::new(
+            name,
+            Transition::Split(targets.iter().map(|t| t.to_string()).collect()),
+        )
+    }
+
+    /// A step that runs `body` once per item of its artifact field `over`.
+    pub fn foreach(
+        name: impl Into<String>,
+        over: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Self {
+        StepSpec::new(
+            name,
+            Transition::Foreach {
+                over: over.into(),
+                body: body.into(),
+            },
+        )
+    }
+
+    /// A step that picks exactly one of `targets` at run time.
+    pub fn switch(name: impl Into<String>, targets: &[&str]) -> Self {
+        StepSpec::new(
+            name,
+            Transition::Switch(targets.iter().map(|t| t.to_string()).collect()),
+        )
+    }
+
+    /// The `end` step.
+    pub fn end() -> Self {
+        StepSpec::new(END, Transition::End)
     }
 
     /// This step, marked as a join (it takes `Inputs<Self>`).

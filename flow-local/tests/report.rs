@@ -1421,29 +1421,11 @@ fn thousands(n: usize) -> String {
     out
 }
 
-/// Headless Chromium, as `scripts/install-test-tools.sh` installs it.
-fn chromium() -> String {
-    if let Ok(path) = std::env::var("FLOW_CHROMIUM") {
-        return path;
-    }
-    let on_path = Command::new("chromium")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        on_path,
-        "FLOW_CHROMIUM is not set and `chromium` is not on PATH: run \
-         `scripts/install-test-tools.sh` and `source ~/.cache/flowrs-tools/env.sh` (or run the \
-         suite with `scripts/test.sh`)"
-    );
-    "chromium".into()
-}
-
 /// Runs headless Chromium on `page` with `args`, in a fresh profile, without any network
 /// service it would otherwise start; returns its stdout and stderr.
 fn chromium_run(page: &Path, args: &[String]) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new(chromium())
+    let mut child = Command::new(flow_test_support::tool("FLOW_CHROMIUM"))
         .args([
             "--headless",
             "--no-sandbox",

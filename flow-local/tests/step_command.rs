@@ -9,11 +9,12 @@ mod common;
 #[path = "../examples/slow_foreach.rs"]
 mod slow_foreach;
 
-use common::{assert_unchanged, slow_foreach_bin, snapshot, text};
+use common::{assert_unchanged, snapshot, text};
 use flow_core::client::Client;
 use flow_core::datastore::{RunStatus, TaskStatus};
 use flow_core::RunId;
 use flow_local::{FsStore, Runner};
+use flow_test_support::example_binary;
 use slow_foreach::{SlowFlow, SlowParams};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -28,7 +29,7 @@ fn step(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> Output {
-    Command::new(slow_foreach_bin())
+    Command::new(example_binary("slow_foreach"))
         .args(["step", "--datastore"])
         .arg(store)
         .args(["--run-id", run, "--step", step, "--index", index])
@@ -133,7 +134,7 @@ async fn a_run_driven_task_by_task_reads_like_a_local_run() {
         .unwrap();
     let all: String = logs.iter().map(|(_, t)| t.as_str()).collect();
     assert!(all.contains("squaring 2"), "{logs:?}");
-    let shown = Command::new(slow_foreach_bin())
+    let shown = Command::new(example_binary("slow_foreach"))
         .args(["logs", &format!("{run}/work/2"), "--datastore"])
         .arg(store)
         .output()

@@ -7,32 +7,13 @@
 //! ```
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use flow_graph::{FlowGraph, StepSpec, Transition};
+use flow_graph::FlowGraph;
 use flow_sfn::{compile_graph, DeployConfig, S3Root};
 use std::time::Duration;
 
-/// `start`, `s1` ... `s{steps - 2}`, `end`: `steps` steps in a line.
-fn linear(steps: usize) -> FlowGraph {
-    let name = |i: usize| match i {
-        0 => "start".to_string(),
-        i if i + 1 == steps => "end".to_string(),
-        i => format!("s{i}"),
-    };
-    let specs = (0..steps)
-        .map(|i| {
-            let transition = if i + 1 == steps {
-                Transition::End
-            } else {
-                Transition::Next(name(i + 1))
-            };
-            StepSpec::new(name(i), transition)
-        })
-        .collect();
-    FlowGraph::new("LinearFlow", specs)
-}
-
 fn compile_linear(c: &mut Criterion) {
-    let graph = linear(500);
+    // `start`, 498 steps and `end`.
+    let graph = FlowGraph::linear(498);
     let config = DeployConfig::new(
         "LinearFlow",
         S3Root::parse("s3://bench-bucket/flows").expect("a valid root"),

@@ -41,6 +41,7 @@ use flow_sfn::infra::{
     policy_document, template, Bindings, Compute, InfraSettings, PolicyScope, Principal,
     TemplateFormat,
 };
+use flow_test_support::tool;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -53,16 +54,6 @@ fn repo_root() -> PathBuf {
         .parent()
         .expect("workspace root")
         .to_path_buf()
-}
-
-/// A checker from the environment `scripts/install-test-tools.sh` writes.
-fn tool(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: run `scripts/install-test-tools.sh` and \
-             `source ~/.cache/flowrs-tools/env.sh` (or run the suite with `scripts/test.sh`)"
-        )
-    })
 }
 
 fn text(output: &Output) -> String {

@@ -423,10 +423,10 @@ fn long_step_names_get_short_unique_state_names() {
     let graph = FlowGraph::new(
         "LongNames",
         vec![
-            switch("start", &[&long_a, &long_b]),
-            next(&long_a, "end"),
-            next(&long_b, "end"),
-            end(),
+            StepSpec::switch("start", &[&long_a, &long_b]),
+            StepSpec::next(&long_a, "end"),
+            StepSpec::next(&long_b, "end"),
+            StepSpec::end(),
         ],
     );
     let d = compile_ok(&graph);
@@ -458,10 +458,10 @@ fn colliding_state_names_are_an_error_naming_both_steps() {
     let graph = FlowGraph::new(
         "Collide",
         vec![
-            switch("start", &["x", "start-choose"]),
-            next("x", "end"),
-            next("start-choose", "end"),
-            end(),
+            StepSpec::switch("start", &["x", "start-choose"]),
+            StepSpec::next("x", "end"),
+            StepSpec::next("start-choose", "end"),
+            StepSpec::end(),
         ],
     );
     let message = compile_graph(&graph, &config()).unwrap_err().to_string();
@@ -483,7 +483,7 @@ fn the_output_is_byte_identical_across_compilations() {
 
 #[test]
 fn large_flows_compile() {
-    let linear = compile_ok(&linear(500));
+    let linear = compile_ok(&FlowGraph::linear(500));
     // Three states per step (entry Choice, resume look-up, Batch task) and the run setup.
     assert_eq!(linear.report.state_count, 502 * 3 + 3);
     assert_eq!(linear.job_definitions.len(), 1);
@@ -553,7 +553,7 @@ fn a_split_too_wide_for_one_history_is_refused() {
 #[test]
 fn a_chain_too_long_for_one_history_is_refused() {
     // 6 + 582 steps x 43 events (2 + 5 + 6, and 10 throttled submissions x 3).
-    let message = compile_graph(&linear(580), &config())
+    let message = compile_graph(&FlowGraph::linear(580), &config())
         .unwrap_err()
         .to_string();
     assert!(
@@ -572,17 +572,17 @@ fn a_chain_too_long_for_one_history_is_refused() {
 
 #[test]
 fn a_foreach_body_too_long_for_a_child_history_is_refused_naming_the_foreach() {
-    let mut steps = vec![foreach("start", "items", "s_0")];
+    let mut steps = vec![StepSpec::foreach("start", "items", "s_0")];
     for i in 0..1200 {
         let to = if i == 1199 {
             "join".to_string()
         } else {
             format!("s_{}", i + 1)
         };
-        steps.push(next(&format!("s_{i}"), &to));
+        steps.push(StepSpec::next(&format!("s_{i}"), &to));
     }
-    steps.push(next("join", "end").join());
-    steps.push(end());
+    steps.push(StepSpec::next("join", "end").join());
+    steps.push(StepSpec::end());
     let err = compile_graph(&FlowGraph::new("DeepBody", steps), &config()).unwrap_err();
     let CompileError::HistoryBudgetExceeded {
         step, execution, ..
@@ -597,14 +597,14 @@ fn a_foreach_body_too_long_for_a_child_history_is_refused_naming_the_foreach() {
 #[test]
 fn a_definition_over_one_mebibyte_is_refused() {
     // Two foreach bodies of 500 steps: each child history fits, the definition does not.
-    let mut steps = vec![foreach("start", "items", "a_0")];
+    let mut steps = vec![StepSpec::foreach("start", "items", "a_0")];
     for i in 0..500 {
         let to = if i == 499 {
             "join_a".to_string()
         } else {
             format!("a_{}", i + 1)
         };
-        steps.push(next(&format!("a_{i}"), &to));
+        steps.push(StepSpec::next(&format!("a_{i}"), &to));
     }
     steps.push(
         StepSpec::new(
@@ -622,10 +622,10 @@ fn a_definition_over_one_mebibyte_is_refused() {
         } else {
             format!("b_{}", i + 1)
         };
-        steps.push(next(&format!("b_{i}"), &to));
+        steps.push(StepSpec::next(&format!("b_{i}"), &to));
     }
-    steps.push(next("join_b", "end").join());
-    steps.push(end());
+    steps.push(StepSpec::next("join_b", "end").join());
+    steps.push(StepSpec::end());
     match compile_graph(&FlowGraph::new("Huge", steps), &config()) {
         Err(CompileError::DefinitionTooLarge { flow, bytes }) => {
             assert_eq!(flow, "Huge");

@@ -56,12 +56,7 @@ impl Emulator {
         job_env: &[(&str, &str)],
         faults: &[(&str, &str)],
     ) -> Emulator {
-        let python = std::env::var("FLOW_MOTO_PYTHON").unwrap_or_else(|_| {
-            panic!(
-                "FLOW_MOTO_PYTHON is not set: run `scripts/install-test-tools.sh` and \
-                 `source ~/.cache/flowrs-tools/env.sh` (or run the suite with `scripts/test.sh`)"
-            )
-        });
+        let python = flow_test_support::tool("FLOW_MOTO_PYTHON");
         let dir = tempfile::tempdir().expect("temp dir");
         let log_dir = dir.path().join("logs");
         std::fs::create_dir_all(&log_dir).unwrap();
@@ -83,7 +78,7 @@ impl Emulator {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {python}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

@@ -5,30 +5,6 @@ use super::*;
 use crate::{FlowGraph, StepSpec, Transition};
 use proptest::prelude::*;
 
-fn next(to: &str) -> Transition {
-    Transition::Next(to.into())
-}
-fn split(to: &[&str]) -> Transition {
-    Transition::Split(to.iter().map(|s| s.to_string()).collect())
-}
-fn switch(to: &[&str]) -> Transition {
-    Transition::Switch(to.iter().map(|s| s.to_string()).collect())
-}
-fn foreach(over: &str, body: &str) -> Transition {
-    Transition::Foreach {
-        over: over.into(),
-        body: body.into(),
-    }
-}
-fn s(name: &str, t: Transition) -> StepSpec {
-    StepSpec::new(name, t)
-}
-fn j(name: &str, t: Transition) -> StepSpec {
-    StepSpec::new(name, t).join()
-}
-fn end() -> StepSpec {
-    StepSpec::new("end", Transition::End)
-}
 fn graph(steps: Vec<StepSpec>) -> FlowGraph {
     FlowGraph::new("TestFlow", steps)
 }
@@ -48,65 +24,69 @@ fn one_error(steps: Vec<StepSpec>) -> String {
 #[test]
 fn linear_split_foreach_switch_and_nesting_validate() {
     let shapes = vec![
-        vec![s("start", next("a")), s("a", next("end")), end()],
         vec![
-            s("start", split(&["a", "b"])),
-            s("a", next("join")),
-            s("b", next("join")),
-            j("join", next("end")),
-            end(),
+            StepSpec::next("start", "a"),
+            StepSpec::next("a", "end"),
+            StepSpec::end(),
         ],
         vec![
-            s("start", foreach("items", "body")),
-            s("body", next("join")),
-            j("join", next("end")),
-            end(),
+            StepSpec::split("start", &["a", "b"]),
+            StepSpec::next("a", "join"),
+            StepSpec::next("b", "join"),
+            StepSpec::next("join", "end").join(),
+            StepSpec::end(),
+        ],
+        vec![
+            StepSpec::foreach("start", "items", "body"),
+            StepSpec::next("body", "join"),
+            StepSpec::next("join", "end").join(),
+            StepSpec::end(),
         ],
         // nested foreach
         vec![
-            s("start", foreach("outer", "mid")),
-            s("mid", foreach("inner", "leaf")),
-            s("leaf", next("inner_join")),
-            j("inner_join", next("outer_join")),
-            j("outer_join", next("end")),
-            end(),
+            StepSpec::foreach("start", "outer", "mid"),
+            StepSpec::foreach("mid", "inner", "leaf"),
+            StepSpec::next("leaf", "inner_join"),
+            StepSpec::next("inner_join", "outer_join").join(),
+            StepSpec::next("outer_join", "end").join(),
+            StepSpec::end(),
         ],
         // split inside foreach, foreach inside a split branch
         vec![
-            s("start", foreach("items", "fan")),
-            s("fan", split(&["a", "b"])),
-            s("a", next("ab")),
-            s("b", foreach("xs", "x")),
-            s("x", next("xj")),
-            j("xj", next("ab")),
-            j("ab", next("items_join")),
-            j("items_join", next("end")),
-            end(),
+            StepSpec::foreach("start", "items", "fan"),
+            StepSpec::split("fan", &["a", "b"]),
+            StepSpec::next("a", "ab"),
+            StepSpec::foreach("b", "xs", "x"),
+            StepSpec::next("x", "xj"),
+            StepSpec::next("xj", "ab").join(),
+            StepSpec::next("ab", "items_join").join(),
+            StepSpec::next("items_join", "end").join(),
+            StepSpec::end(),
         ],
         // switch converging, including a branch that goes straight to the convergence
         vec![
-            s("start", switch(&["high", "low", "after"])),
-            s("high", next("after")),
-            s("low", next("after")),
-            s("after", next("end")),
-            end(),
+            StepSpec::switch("start", &["high", "low", "after"]),
+            StepSpec::next("high", "after"),
+            StepSpec::next("low", "after"),
+            StepSpec::next("after", "end"),
+            StepSpec::end(),
         ],
         // switch inside a split branch, converging at the join
         vec![
-            s("start", split(&["a", "b"])),
-            s("a", switch(&["x", "y"])),
-            s("x", next("join")),
-            s("y", next("join")),
-            s("b", next("join")),
-            j("join", next("end")),
-            end(),
+            StepSpec::split("start", &["a", "b"]),
+            StepSpec::switch("a", &["x", "y"]),
+            StepSpec::next("x", "join"),
+            StepSpec::next("y", "join"),
+            StepSpec::next("b", "join"),
+            StepSpec::next("join", "end").join(),
+            StepSpec::end(),
         ],
         // a join that is also `end`
         vec![
-            s("start", split(&["a", "b"])),
-            s("a", next("end")),
-            s("b", next("end")),
-            j("end", Transition::End),
+            StepSpec::split("start", &["a", "b"]),
+            StepSpec::next("a", "end"),
+            StepSpec::next("b", "end"),
+            StepSpec::new("end", Transition::End).join(),
         ],
     ];
     for steps in shapes {
@@ -122,13 +102,13 @@ use crate::render_text;
 #[test]
 fn analysis_reports_frames_and_joins() {
     let g = graph(vec![
-        s("start", foreach("outer", "mid")),
-        s("mid", split(&["a", "b"])),
-        s("a", next("ab")),
-        s("b", next("ab")),
-        j("ab", next("outer_join")),
-        j("outer_join", next("end")),
-        end(),
+        StepSpec::foreach("start", "outer", "mid"),
+        StepSpec::split("mid", &["a", "b"]),
+        StepSpec::next("a", "ab"),
+        StepSpec::next("b", "ab"),
+        StepSpec::next("ab", "outer_join").join(),
+        StepSpec::next("outer_join", "end").join(),
+        StepSpec::end(),
     ]);
     let a = validate(&g).unwrap();
     let idx = |n: &str| g.index_of(n).unwrap();
@@ -161,8 +141,8 @@ fn analysis_reports_frames_and_joins() {
 #[test]
 fn missing_start_and_end() {
     let e = errors(vec![
-        s("begin", next("finish")),
-        s("finish", Transition::End),
+        StepSpec::next("begin", "finish"),
+        StepSpec::new("finish", Transition::End),
     ]);
     assert_eq!(e.len(), 3, "{e:#?}");
     assert!(e.iter().any(|m| m.contains("has no `start` step")));
@@ -174,7 +154,10 @@ fn missing_start_and_end() {
 
 #[test]
 fn end_with_successor() {
-    let m = one_error(vec![s("start", next("end")), s("end", next("start"))]);
+    let m = one_error(vec![
+        StepSpec::next("start", "end"),
+        StepSpec::next("end", "start"),
+    ]);
     assert!(
         m.contains("`end` is the last step and cannot have successors"),
         "{m}"
@@ -183,16 +166,20 @@ fn end_with_successor() {
 
 #[test]
 fn step_without_transition() {
-    let m = one_error(vec![s("start", next("a")), s("a", Transition::End), end()]);
+    let m = one_error(vec![
+        StepSpec::next("start", "a"),
+        StepSpec::new("a", Transition::End),
+        StepSpec::end(),
+    ]);
     assert!(m.contains("step `a` has no transition"), "{m}");
 }
 
 #[test]
 fn unknown_target_suggests_closest() {
     let m = one_error(vec![
-        s("start", next("measur")),
-        s("measure", next("end")),
-        end(),
+        StepSpec::next("start", "measur"),
+        StepSpec::next("measure", "end"),
+        StepSpec::end(),
     ]);
     assert!(m.contains("names `measur` as a successor"), "{m}");
     assert!(m.contains("did you mean `measure`?"), "{m}");
@@ -201,9 +188,9 @@ fn unknown_target_suggests_closest() {
 #[test]
 fn unreachable_step_is_named() {
     let m = one_error(vec![
-        s("start", next("end")),
-        s("orphan", next("end")),
-        end(),
+        StepSpec::next("start", "end"),
+        StepSpec::next("orphan", "end"),
+        StepSpec::end(),
     ]);
     assert!(
         m.contains("step `orphan` is unreachable from `start`"),
@@ -214,10 +201,10 @@ fn unreachable_step_is_named() {
 #[test]
 fn cycle_is_shown() {
     let m = one_error(vec![
-        s("start", next("a")),
-        s("a", next("b")),
-        s("b", switch(&["a", "end"])),
-        end(),
+        StepSpec::next("start", "a"),
+        StepSpec::next("a", "b"),
+        StepSpec::switch("b", &["a", "end"]),
+        StepSpec::end(),
     ]);
     assert!(
         m.contains("step `b` loops back to `a` (a -> b -> a)"),
@@ -227,7 +214,11 @@ fn cycle_is_shown() {
 
 #[test]
 fn join_without_split_names_the_missing_split() {
-    let m = one_error(vec![s("start", next("a")), j("a", next("end")), end()]);
+    let m = one_error(vec![
+        StepSpec::next("start", "a"),
+        StepSpec::next("a", "end").join(),
+        StepSpec::end(),
+    ]);
     assert!(
         m.contains("`start` leads to it from outside any split or foreach"),
         "{m}"
@@ -238,11 +229,11 @@ fn join_without_split_names_the_missing_split() {
 #[test]
 fn merge_without_join() {
     let m = one_error(vec![
-        s("start", split(&["a", "b"])),
-        s("a", next("merge")),
-        s("b", next("merge")),
-        s("merge", next("end")),
-        end(),
+        StepSpec::split("start", &["a", "b"]),
+        StepSpec::next("a", "merge"),
+        StepSpec::next("b", "merge"),
+        StepSpec::next("merge", "end"),
+        StepSpec::end(),
     ]);
     assert!(
         m.contains("make `merge` a join by adding a parameter `inputs: Inputs<Self>`"),
@@ -253,11 +244,11 @@ fn merge_without_join() {
 #[test]
 fn join_missing_a_branch() {
     let m = errors(vec![
-        s("start", split(&["a", "b"])),
-        s("a", next("join")),
-        s("b", next("end")),
-        j("join", next("end")),
-        end(),
+        StepSpec::split("start", &["a", "b"]),
+        StepSpec::next("a", "join"),
+        StepSpec::next("b", "end"),
+        StepSpec::next("join", "end").join(),
+        StepSpec::end(),
     ]);
     assert!(
         m.iter().any(|m| m
@@ -269,12 +260,12 @@ fn join_missing_a_branch() {
 #[test]
 fn outer_split_closed_before_inner() {
     let m = errors(vec![
-        s("start", split(&["a", "b"])),
-        s("a", foreach("xs", "x")),
-        s("x", next("outer")),
-        s("b", next("outer")),
-        j("outer", next("end")),
-        end(),
+        StepSpec::split("start", &["a", "b"]),
+        StepSpec::foreach("a", "xs", "x"),
+        StepSpec::next("x", "outer"),
+        StepSpec::next("b", "outer"),
+        StepSpec::next("outer", "end").join(),
+        StepSpec::end(),
     ]);
     assert!(
         m.iter()
@@ -286,9 +277,9 @@ fn outer_split_closed_before_inner() {
 #[test]
 fn split_never_joined() {
     let m = one_error(vec![
-        s("start", foreach("xs", "x")),
-        s("x", next("end")),
-        end(),
+        StepSpec::foreach("start", "xs", "x"),
+        StepSpec::next("x", "end"),
+        StepSpec::end(),
     ]);
     assert!(m.contains("foreach `start` is never closed"), "{m}");
 }
@@ -296,9 +287,9 @@ fn split_never_joined() {
 #[test]
 fn fan_out_straight_into_join() {
     let m = one_error(vec![
-        s("start", foreach("xs", "join")),
-        j("join", next("end")),
-        end(),
+        StepSpec::foreach("start", "xs", "join"),
+        StepSpec::next("join", "end").join(),
+        StepSpec::end(),
     ]);
     assert!(m.contains("fans out straight into join `join`"), "{m}");
 }
@@ -306,13 +297,13 @@ fn fan_out_straight_into_join() {
 #[test]
 fn switch_branch_escaping_a_split() {
     let m = errors(vec![
-        s("start", split(&["a", "b"])),
-        s("a", switch(&["x", "y"])),
-        s("x", next("join")),
-        s("y", next("end")),
-        s("b", next("join")),
-        j("join", next("end")),
-        end(),
+        StepSpec::split("start", &["a", "b"]),
+        StepSpec::switch("a", &["x", "y"]),
+        StepSpec::next("x", "join"),
+        StepSpec::next("y", "end"),
+        StepSpec::next("b", "join"),
+        StepSpec::next("join", "end").join(),
+        StepSpec::end(),
     ]);
     assert!(!m.is_empty());
     assert!(
@@ -323,24 +314,28 @@ fn switch_branch_escaping_a_split() {
 
 #[test]
 fn small_split_and_switch_and_duplicates() {
-    assert!(
-        one_error(vec![s("start", split(&["a"])), s("a", next("end")), end()])
-            .contains("a split needs two or more")
-    );
-    assert!(
-        one_error(vec![s("start", switch(&["a"])), s("a", next("end")), end()])
-            .contains("a switch needs two or more")
-    );
     assert!(one_error(vec![
-        s("start", split(&["a", "a"])),
-        s("a", next("end")),
-        end()
+        StepSpec::split("start", &["a"]),
+        StepSpec::next("a", "end"),
+        StepSpec::end()
+    ])
+    .contains("a split needs two or more"));
+    assert!(one_error(vec![
+        StepSpec::switch("start", &["a"]),
+        StepSpec::next("a", "end"),
+        StepSpec::end()
+    ])
+    .contains("a switch needs two or more"));
+    assert!(one_error(vec![
+        StepSpec::split("start", &["a", "a"]),
+        StepSpec::next("a", "end"),
+        StepSpec::end()
     ])
     .contains("names `a` twice"));
     assert!(one_error(vec![
-        s("start", next("end")),
-        s("start", next("end")),
-        end()
+        StepSpec::next("start", "end"),
+        StepSpec::next("start", "end"),
+        StepSpec::end()
     ])
     .contains("defined twice"));
 }
@@ -348,10 +343,10 @@ fn small_split_and_switch_and_duplicates() {
 #[test]
 fn two_mistakes_are_both_reported() {
     let e = errors(vec![
-        s("start", next("a")),
-        s("a", next("nope")),
-        s("b", Transition::End),
-        end(),
+        StepSpec::next("start", "a"),
+        StepSpec::next("a", "nope"),
+        StepSpec::new("b", Transition::End),
+        StepSpec::end(),
     ]);
     assert_eq!(e.len(), 2, "{e:#?}");
 }

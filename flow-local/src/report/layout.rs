@@ -609,32 +609,7 @@ fn frame_boxes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flow_graph::{validate, StepSpec, Transition};
-
-    fn next(name: &str, to: &str) -> StepSpec {
-        StepSpec::new(name, Transition::Next(to.into()))
-    }
-
-    fn split(name: &str, to: &[&str]) -> StepSpec {
-        StepSpec::new(
-            name,
-            Transition::Split(to.iter().map(|s| s.to_string()).collect()),
-        )
-    }
-
-    fn foreach(name: &str, body: &str) -> StepSpec {
-        StepSpec::new(
-            name,
-            Transition::Foreach {
-                over: "items".into(),
-                body: body.into(),
-            },
-        )
-    }
-
-    fn end() -> StepSpec {
-        StepSpec::new("end", Transition::End)
-    }
+    use flow_graph::{validate, StepSpec};
 
     fn lay_out(steps: Vec<StepSpec>) -> (FlowGraph, GraphLayout) {
         let graph = FlowGraph::new("TestFlow", steps);
@@ -688,7 +663,11 @@ mod tests {
 
     #[test]
     fn a_chain_is_one_straight_column() {
-        let (graph, layout) = lay_out(vec![next("start", "middle"), next("middle", "end"), end()]);
+        let (graph, layout) = lay_out(vec![
+            StepSpec::next("start", "middle"),
+            StepSpec::next("middle", "end"),
+            StepSpec::end(),
+        ]);
         check_invariants(&graph, &layout);
         let xs: Vec<f64> = layout.nodes.iter().map(NodeBox::center_x).collect();
         assert!(xs.iter().all(|x| (x - xs[0]).abs() < 1e-6), "{xs:?}");
@@ -700,12 +679,12 @@ mod tests {
     #[test]
     fn a_split_fans_out_symmetrically_and_its_join_sits_under_it() {
         let (graph, layout) = lay_out(vec![
-            split("start", &["a", "b", "c"]),
-            next("a", "join"),
-            next("b", "join"),
-            next("c", "join"),
-            next("join", "end").join(),
-            end(),
+            StepSpec::split("start", &["a", "b", "c"]),
+            StepSpec::next("a", "join"),
+            StepSpec::next("b", "join"),
+            StepSpec::next("c", "join"),
+            StepSpec::next("join", "end").join(),
+            StepSpec::end(),
         ]);
         check_invariants(&graph, &layout);
         let start = node(&graph, &layout, "start");
@@ -721,13 +700,13 @@ mod tests {
     #[test]
     fn a_short_branch_is_routed_around_a_long_one() {
         let (graph, layout) = lay_out(vec![
-            split("start", &["long_a", "short"]),
-            next("long_a", "long_b"),
-            next("long_b", "long_c"),
-            next("long_c", "join"),
-            next("short", "join"),
-            next("join", "end").join(),
-            end(),
+            StepSpec::split("start", &["long_a", "short"]),
+            StepSpec::next("long_a", "long_b"),
+            StepSpec::next("long_b", "long_c"),
+            StepSpec::next("long_c", "join"),
+            StepSpec::next("short", "join"),
+            StepSpec::next("join", "end").join(),
+            StepSpec::end(),
         ]);
         check_invariants(&graph, &layout);
         let short = graph.index_of("short").unwrap();
@@ -748,12 +727,12 @@ mod tests {
     #[test]
     fn a_foreach_body_is_framed_and_nested_frames_nest() {
         let (graph, layout) = lay_out(vec![
-            foreach("start", "outer"),
-            foreach("outer", "inner"),
-            next("inner", "inner_join"),
-            next("inner_join", "outer_join").join(),
-            next("outer_join", "end").join(),
-            end(),
+            StepSpec::foreach("start", "items", "outer"),
+            StepSpec::foreach("outer", "items", "inner"),
+            StepSpec::next("inner", "inner_join"),
+            StepSpec::next("inner_join", "outer_join").join(),
+            StepSpec::next("outer_join", "end").join(),
+            StepSpec::end(),
         ]);
         check_invariants(&graph, &layout);
         assert_eq!(layout.frames.len(), 2);
@@ -789,15 +768,12 @@ mod tests {
     #[test]
     fn switch_branches_share_a_layer_and_converge() {
         let (graph, layout) = lay_out(vec![
-            next("start", "decide"),
-            StepSpec::new(
-                "decide",
-                Transition::Switch(vec!["high".into(), "low".into()]),
-            ),
-            next("high", "report"),
-            next("low", "report"),
-            next("report", "end"),
-            end(),
+            StepSpec::next("start", "decide"),
+            StepSpec::switch("decide", &["high", "low"]),
+            StepSpec::next("high", "report"),
+            StepSpec::next("low", "report"),
+            StepSpec::next("report", "end"),
+            StepSpec::end(),
         ]);
         check_invariants(&graph, &layout);
         let (high, low) = (node(&graph, &layout, "high"), node(&graph, &layout, "low"));
@@ -808,13 +784,13 @@ mod tests {
     #[test]
     fn a_split_beside_a_foreach_keeps_its_steps_out_of_the_frame() {
         let (graph, layout) = lay_out(vec![
-            split("start", &["items", "other"]),
-            foreach("items", "item"),
-            next("item", "items_join"),
-            next("items_join", "join").join(),
-            next("other", "join"),
-            next("join", "end").join(),
-            end(),
+            StepSpec::split("start", &["items", "other"]),
+            StepSpec::foreach("items", "items", "item"),
+            StepSpec::next("item", "items_join"),
+            StepSpec::next("items_join", "join").join(),
+            StepSpec::next("other", "join"),
+            StepSpec::next("join", "end").join(),
+            StepSpec::end(),
         ]);
         check_invariants(&graph, &layout);
         let frame = layout.frames[0];
@@ -831,12 +807,12 @@ mod tests {
     #[test]
     fn the_same_graph_always_gets_the_same_layout() {
         let steps = vec![
-            split("start", &["a", "b"]),
-            next("a", "join"),
-            next("b", "c"),
-            next("c", "join"),
-            next("join", "end").join(),
-            end(),
+            StepSpec::split("start", &["a", "b"]),
+            StepSpec::next("a", "join"),
+            StepSpec::next("b", "c"),
+            StepSpec::next("c", "join"),
+            StepSpec::next("join", "end").join(),
+            StepSpec::end(),
         ];
         assert_eq!(lay_out(steps.clone()).1, lay_out(steps).1);
     }

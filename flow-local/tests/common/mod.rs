@@ -1,31 +1,14 @@
 //! Helpers shared by flow-local's integration tests.
 #![allow(dead_code)]
 
+use flow_test_support::example_binary;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The `slow_foreach` example binary (`cargo test` builds the package's examples first).
-pub fn slow_foreach_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // target/debug/deps/<test> -> target/debug/examples/slow_foreach
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir")
-        .join("examples")
-        .join(format!("slow_foreach{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo test -p flow-local` (it builds the examples first)",
-        bin.display()
-    );
-    bin
-}
-
 /// A `slow_foreach` command on datastore `store`, tracing to `trace` if given.
 pub fn slow_foreach(store: &Path, trace: Option<&Path>, args: &[&str]) -> Command {
-    let mut command = Command::new(slow_foreach_bin());
+    let mut command = Command::new(example_binary("slow_foreach"));
     command
         .args(args)
         .env("FLOW_DATASTORE", store)

@@ -1,8 +1,8 @@
-//! Flow graphs of every shape the compiler supports, built directly with flow-graph types,
-//! and a fixed deployment config, shared by the integration tests.
+//! Flow graphs of every shape the compiler supports, built with flow-graph's own
+//! constructors, and a fixed deployment config, shared by the integration tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use flow_graph::{BatchOverrides, FlowGraph, Resources, Retry, StepOptions, StepSpec, Transition};
+use flow_graph::{BatchOverrides, FlowGraph, Resources, Retry, StepOptions, StepSpec};
 use flow_sfn::{compile_graph, DeployConfig, Deployment, S3Root};
 
 /// The settings every test compiles with.
@@ -21,64 +21,21 @@ pub fn compile_ok(graph: &FlowGraph) -> Deployment {
     compile_graph(graph, &config()).unwrap_or_else(|e| panic!("{}: {e}", graph.name))
 }
 
-pub fn next(name: &str, to: &str) -> StepSpec {
-    StepSpec::new(name, Transition::Next(to.into()))
-}
-
-pub fn split(name: &str, to: &[&str]) -> StepSpec {
-    StepSpec::new(
-        name,
-        Transition::Split(to.iter().map(|s| s.to_string()).collect()),
-    )
-}
-
-pub fn switch(name: &str, to: &[&str]) -> StepSpec {
-    StepSpec::new(
-        name,
-        Transition::Switch(to.iter().map(|s| s.to_string()).collect()),
-    )
-}
-
-pub fn foreach(name: &str, over: &str, body: &str) -> StepSpec {
-    StepSpec::new(
-        name,
-        Transition::Foreach {
-            over: over.into(),
-            body: body.into(),
-        },
-    )
-}
-
-pub fn end() -> StepSpec {
-    StepSpec::new("end", Transition::End)
-}
-
 /// start -> hello -> end.
 pub fn hello() -> FlowGraph {
     FlowGraph::new(
         "HelloFlow",
-        vec![next("start", "hello"), next("hello", "end"), end()],
+        vec![
+            StepSpec::next("start", "hello"),
+            StepSpec::next("hello", "end"),
+            StepSpec::end(),
+        ],
     )
-}
-
-/// start -> step_1 -> ... -> step_n -> end.
-pub fn linear(n: usize) -> FlowGraph {
-    let mut steps = vec![next("start", if n == 0 { "end" } else { "step_1" })];
-    for i in 1..=n {
-        let to = if i == n {
-            "end".to_string()
-        } else {
-            format!("step_{}", i + 1)
-        };
-        steps.push(next(&format!("step_{i}"), &to));
-    }
-    steps.push(end());
-    FlowGraph::new("LinearFlow", steps)
 }
 
 /// The design's MovieFlow: a foreach with per-step options on its body.
 pub fn movie() -> FlowGraph {
-    let mut measure = next("measure", "join");
+    let mut measure = StepSpec::next("measure", "join");
     measure.doc = "Measures one title.\n\nMore text.".into();
     measure.is_async = true;
     measure.options = StepOptions {
@@ -98,10 +55,10 @@ pub fn movie() -> FlowGraph {
     FlowGraph::new(
         "MovieFlow",
         vec![
-            foreach("start", "titles", "measure"),
+            StepSpec::foreach("start", "titles", "measure"),
             measure,
-            next("join", "end").join(),
-            end(),
+            StepSpec::next("join", "end").join(),
+            StepSpec::end(),
         ],
     )
 }
@@ -110,10 +67,10 @@ pub fn movie() -> FlowGraph {
 pub fn wide_split(n: usize) -> FlowGraph {
     let branches: Vec<String> = (0..n).map(|i| format!("b_{i}")).collect();
     let refs: Vec<&str> = branches.iter().map(String::as_str).collect();
-    let mut steps = vec![split("start", &refs)];
-    steps.extend(branches.iter().map(|b| next(b, "join")));
-    steps.push(next("join", "end").join());
-    steps.push(end());
+    let mut steps = vec![StepSpec::split("start", &refs)];
+    steps.extend(branches.iter().map(|b| StepSpec::next(b, "join")));
+    steps.push(StepSpec::next("join", "end").join());
+    steps.push(StepSpec::end());
     FlowGraph::new(format!("Split{n}Flow"), steps)
 }
 
@@ -122,11 +79,11 @@ pub fn switch_flow() -> FlowGraph {
     FlowGraph::new(
         "SwitchFlow",
         vec![
-            switch("start", &["high", "low"]),
-            next("high", "report"),
-            next("low", "report"),
-            next("report", "end"),
-            end(),
+            StepSpec::switch("start", &["high", "low"]),
+            StepSpec::next("high", "report"),
+            StepSpec::next("low", "report"),
+            StepSpec::next("report", "end"),
+            StepSpec::end(),
         ],
     )
 }
@@ -148,18 +105,18 @@ pub fn nested_foreach(levels: usize) -> FlowGraph {
         } else {
             opener(l + 1)
         };
-        steps.push(foreach(&opener(l), &format!("items_{l}"), &body));
+        steps.push(StepSpec::foreach(&opener(l), &format!("items_{l}"), &body));
     }
-    steps.push(next("body", &format!("join_{}", levels - 1)));
+    steps.push(StepSpec::next("body", &format!("join_{}", levels - 1)));
     for l in (0..levels).rev() {
         let to = if l == 0 {
             "end".to_string()
         } else {
             format!("join_{}", l - 1)
         };
-        steps.push(next(&format!("join_{l}"), &to).join());
+        steps.push(StepSpec::next(&format!("join_{l}"), &to).join());
     }
-    steps.push(end());
+    steps.push(StepSpec::end());
     FlowGraph::new(format!("Nested{levels}Flow"), steps)
 }
 
@@ -168,13 +125,13 @@ pub fn split_in_foreach() -> FlowGraph {
     FlowGraph::new(
         "SplitInForeachFlow",
         vec![
-            foreach("start", "items", "fan"),
-            split("fan", &["left", "right"]),
-            next("left", "join_branches"),
-            next("right", "join_branches"),
-            next("join_branches", "join_items").join(),
-            next("join_items", "end").join(),
-            end(),
+            StepSpec::foreach("start", "items", "fan"),
+            StepSpec::split("fan", &["left", "right"]),
+            StepSpec::next("left", "join_branches"),
+            StepSpec::next("right", "join_branches"),
+            StepSpec::next("join_branches", "join_items").join(),
+            StepSpec::next("join_items", "end").join(),
+            StepSpec::end(),
         ],
     )
 }
@@ -184,13 +141,13 @@ pub fn foreach_in_split() -> FlowGraph {
     FlowGraph::new(
         "ForeachInSplitFlow",
         vec![
-            split("start", &["per_item", "once"]),
-            foreach("per_item", "items", "item"),
-            next("item", "join_items"),
-            next("join_items", "join").join(),
-            next("once", "join"),
-            next("join", "end").join(),
-            end(),
+            StepSpec::split("start", &["per_item", "once"]),
+            StepSpec::foreach("per_item", "items", "item"),
+            StepSpec::next("item", "join_items"),
+            StepSpec::next("join_items", "join").join(),
+            StepSpec::next("once", "join"),
+            StepSpec::next("join", "end").join(),
+            StepSpec::end(),
         ],
     )
 }
@@ -201,19 +158,19 @@ pub fn switch_to_join() -> FlowGraph {
     FlowGraph::new(
         "SwitchToJoinFlow",
         vec![
-            split("start", &["decide", "other"]),
-            switch("decide", &["extra", "join"]),
-            next("extra", "join"),
-            next("other", "join"),
-            next("join", "end").join(),
-            end(),
+            StepSpec::split("start", &["decide", "other"]),
+            StepSpec::switch("decide", &["extra", "join"]),
+            StepSpec::next("extra", "join"),
+            StepSpec::next("other", "join"),
+            StepSpec::next("join", "end").join(),
+            StepSpec::end(),
         ],
     )
 }
 
 /// Every shape with its own settings: retry, timeout, catch, resources, batch overrides.
 pub fn options_flow() -> FlowGraph {
-    let mut gpu = next("train", "end");
+    let mut gpu = StepSpec::next("train", "end");
     gpu.options = StepOptions {
         retry: Some(Retry {
             times: 9,
@@ -232,14 +189,19 @@ pub fn options_flow() -> FlowGraph {
             job_role: Some("arn:aws:iam::123456789012:role/trainer".into()),
         },
     };
-    let mut prepare = next("prepare", "train");
+    let mut prepare = StepSpec::next("prepare", "train");
     prepare.options.retry = Some(Retry {
         times: 1,
         backoff_ms: 0,
     });
     FlowGraph::new(
         "OptionsFlow",
-        vec![next("start", "prepare"), prepare, gpu, end()],
+        vec![
+            StepSpec::next("start", "prepare"),
+            prepare,
+            gpu,
+            StepSpec::end(),
+        ],
     )
 }
 

@@ -1,0 +1,25 @@
+//! What the workspace's tests share, in one place so that each thing is found one way.
+//!
+//! * [`example_binary`]: a built example, by name, with the platform's executable suffix.
+//! * [`tool`]: an external checker by its `FLOW_*` variable, as
+//!   `scripts/install-test-tools.sh` installs it; a missing tool fails the test, never skips it.
+//! * [`asl_validator`]: the npm `asl-validator`'s verdict on one state machine definition.
+//!
+//! Graph builders are not here: they are constructors of flow-graph itself
+//! (`StepSpec::next`, `StepSpec::split`, `StepSpec::foreach`, `StepSpec::switch`,
+//! `StepSpec::end`, `FlowGraph::linear`), so that flow-graph's own unit tests can call them
+//! too. A dev-dependency of flow-graph on a crate that depends on flow-graph would compile a
+//! second copy of its types inside its unit tests, and the two copies would not mix.
+//!
+//! ```no_run
+//! let validator = flow_test_support::tool("FLOW_ASL_VALIDATOR");
+//! assert!(validator.exists());
+//! ```
+
+mod asl;
+mod example;
+mod tools;
+
+pub use asl::asl_validator;
+pub use example::example_binary;
+pub use tools::tool;
