@@ -579,7 +579,7 @@ fn a_foreach_body_too_long_for_a_child_history_is_refused_naming_the_foreach() {
         } else {
             format!("s_{}", i + 1)
         };
-        steps.push(StepSpec::next(&format!("s_{i}"), &to));
+        steps.push(StepSpec::next(format!("s_{i}"), &to));
     }
     steps.push(StepSpec::next("join", "end").join());
     steps.push(StepSpec::end());
@@ -604,7 +604,7 @@ fn a_definition_over_one_mebibyte_is_refused() {
         } else {
             format!("a_{}", i + 1)
         };
-        steps.push(StepSpec::next(&format!("a_{i}"), &to));
+        steps.push(StepSpec::next(format!("a_{i}"), &to));
     }
     steps.push(
         StepSpec::new(
@@ -622,7 +622,7 @@ fn a_definition_over_one_mebibyte_is_refused() {
         } else {
             format!("b_{}", i + 1)
         };
-        steps.push(StepSpec::next(&format!("b_{i}"), &to));
+        steps.push(StepSpec::next(format!("b_{i}"), &to));
     }
     steps.push(StepSpec::next("join_b", "end").join());
     steps.push(StepSpec::end());

@@ -23,3 +23,12 @@ pub fn example_binary(name: &str) -> PathBuf {
     );
     bin
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[should_panic(expected = "is missing: run `cargo build --examples` first")]
+    fn a_missing_example_says_how_to_build_it() {
+        super::example_binary("no_such_example");
+    }
+}

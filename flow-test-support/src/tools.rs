@@ -45,3 +45,12 @@ fn on_path(program: &str) -> Option<PathBuf> {
         .is_ok_and(|output| output.status.success())
         .then(|| PathBuf::from(program))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[should_panic(expected = "FLOW_NO_SUCH_TOOL is not set: run `scripts/install-test-tools.sh`")]
+    fn a_missing_tool_names_its_variable_and_the_installer() {
+        super::tool("FLOW_NO_SUCH_TOOL");
+    }
+}

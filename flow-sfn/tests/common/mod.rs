@@ -105,16 +105,16 @@ pub fn nested_foreach(levels: usize) -> FlowGraph {
         } else {
             opener(l + 1)
         };
-        steps.push(StepSpec::foreach(&opener(l), &format!("items_{l}"), &body));
+        steps.push(StepSpec::foreach(opener(l), format!("items_{l}"), &body));
     }
-    steps.push(StepSpec::next("body", &format!("join_{}", levels - 1)));
+    steps.push(StepSpec::next("body", format!("join_{}", levels - 1)));
     for l in (0..levels).rev() {
         let to = if l == 0 {
             "end".to_string()
         } else {
             format!("join_{}", l - 1)
         };
-        steps.push(StepSpec::next(&format!("join_{l}"), &to).join());
+        steps.push(StepSpec::next(format!("join_{l}"), &to).join());
     }
     steps.push(StepSpec::end());
     FlowGraph::new(format!("Nested{levels}Flow"), steps)
