@@ -44,10 +44,18 @@ pub mod graph {
 
 pub use card::{Card, CardError, Cards, Chart};
 pub use context::Ctx;
-pub use flow::{Flow, StepCall, StepError, StepErrorKind, StepInput, StepOutcome, SwitchChoice};
+pub use flow::{Flow, StepError, StepErrorKind, SwitchChoice};
 pub use flow_macros::{flow, step, Params};
 pub use ids::{IndexPath, RunId, TaskId};
-pub use inputs::{BlobCache, Input, InputState, Inputs, MergeError, StoredState};
+pub use inputs::{InputState, Inputs, MergeError};
+
+/// What a backend (the local scheduler, the `step` command a Batch job runs) uses to call
+/// steps and hand a join its inputs. Flows never name these; they are grouped here so the
+/// crate root holds only what flow authors use.
+pub mod backend {
+    pub use crate::flow::{StepCall, StepInput, StepOutcome};
+    pub use crate::inputs::{BlobCache, Input, StoredState};
+}
 pub use params::{NoParams, ParamError, Params};
 
 /// Everything a flow file needs: `use flow_core::prelude::*;`.
@@ -60,10 +68,11 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::flow::{panic_message, StepReturn, SwitchReturn};
+    pub use crate::flow::{StepCall, StepInput, StepOutcome};
     pub use crate::params::{check_value, parse_value, unknown};
     pub use crate::{
-        Ctx, Flow, IndexPath, Inputs, NoParams, ParamError, Params, StepCall, StepError,
-        StepErrorKind, StepInput, StepOutcome, SwitchChoice,
+        Ctx, Flow, IndexPath, Inputs, NoParams, ParamError, Params, StepError, StepErrorKind,
+        SwitchChoice,
     };
     pub use flow_graph::{validate, Analysis, FlowGraph, ParamSpec};
     pub use serde::{de::DeserializeOwned, Serialize};

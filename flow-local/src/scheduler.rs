@@ -5,9 +5,10 @@
 
 use crate::progress::Progress;
 use crate::task::{TaskError, TaskExecutor, TaskOutcome, TaskOutput};
+use flow_core::backend::{BlobCache, Input};
 use flow_core::datastore::TaskRecord;
 use flow_core::graph::{Analysis, FlowGraph, FrameKind, Transition};
-use flow_core::{BlobCache, Flow, IndexPath, Input, Inputs, RunId, TaskId};
+use flow_core::{Flow, IndexPath, Inputs, RunId, TaskId};
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream, StreamExt};
 use std::collections::{HashMap, HashSet};
@@ -194,7 +195,8 @@ impl<F: Flow> Scheduler<F> {
 
     fn fail(&self, task: &TaskId, error: TaskError) -> RunError {
         self.failed.store(true, Ordering::Relaxed);
-        self.progress.failed(task, &error.to_string());
+        self.progress
+            .failed(task, &flow_core::datastore::error_chain(&error));
         RunError::Task(error)
     }
 

@@ -5,10 +5,11 @@
 
 use crate::task::{AttemptOutcome, TaskError, TaskExecutor, TaskOutcome};
 use anyhow::{bail, Context as _};
+use flow_core::backend::{BlobCache, Input};
 use flow_core::datastore::{DatastoreError, ObjectStore, RunIdTaken, RunStore, TaskRecord};
 use flow_core::graph::{FrameKind, Transition};
 use flow_core::ids::validate_step_name;
-use flow_core::{BlobCache, Flow, IndexPath, Input, Inputs, RunId, StepErrorKind, TaskId};
+use flow_core::{Flow, IndexPath, Inputs, RunId, StepErrorKind, TaskId};
 use std::process::ExitCode;
 use std::sync::Arc;
 

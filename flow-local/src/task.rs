@@ -2,11 +2,12 @@
 //! local scheduler and the `step` command (one Batch job per task) both run tasks here.
 
 use crate::logs::{Capture, TASK_SPAN};
+use flow_core::backend::{StepCall, StepInput};
 use flow_core::datastore::{
     timestamp_ms, AttemptRecord, DatastoreError, RunStore, TaskRecord, TaskStatus,
 };
 use flow_core::graph::{StepSpec, Transition};
-use flow_core::{Ctx, Flow, Inputs, RunId, StepCall, StepError, StepErrorKind, StepInput, TaskId};
+use flow_core::{Ctx, Flow, Inputs, RunId, StepError, StepErrorKind, TaskId};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;

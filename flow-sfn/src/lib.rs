@@ -25,7 +25,7 @@
 //! assert!(deployment.definition_json().contains("batch:submitJob.sync"));
 //! ```
 //!
-//! Module map: [`config`] (settings and their flags), [`compile`] (the compiler:
+//! Module map: [`config`] (settings and their flags), [`compile`](mod@compile) (the compiler:
 //! [`compile::asl`], [`compile::job_definition`], [`compile::history_budget`],
 //! [`compile::names`], [`compile::intrinsics`], [`compile::execution_input`]), [`aws`]
 //! (every AWS call: deploy, operate, the S3 datastore), [`resume`] (a resumed run prepared
@@ -36,10 +36,10 @@ pub mod aws;
 pub mod cli;
 pub mod compile;
 pub mod config;
-pub mod infra;
-pub mod resume;
 mod entry;
+pub mod infra;
 mod json;
+pub mod resume;
 
 pub use cli::{run_step_functions_command, step_functions_command, step_functions_command_for};
 pub use compile::execution_input::{execution_input, ExecutionInputError};

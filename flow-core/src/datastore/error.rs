@@ -99,7 +99,7 @@ pub struct CorruptedBlob {
 
 /// An error and its causes on one line, `outer: cause: root cause`, for a record that keeps
 /// only text (a run's `error`).
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

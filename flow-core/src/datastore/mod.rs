@@ -23,7 +23,7 @@ mod records;
 mod run_store;
 
 pub use blobs::INLINE_LIMIT;
-pub(crate) use error::error_chain;
+pub use error::error_chain;
 pub use error::{CorruptedBlob, DatastoreError};
 pub use layout::Layout;
 pub use object_store::{check_key, ObjectStore, StoreError};

@@ -109,7 +109,10 @@ fn summary<F: Flow>(handle: &RunHandle<F>) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::SUCCESS)
     } else {
-        let why = handle.error().map(|e| e.to_string()).unwrap_or_default();
+        let why = handle
+            .error()
+            .map(|e| flow_core::datastore::error_chain(e))
+            .unwrap_or_default();
         eprintln!("run {} FAILED after {secs:.2} s: {why}", handle.id());
         eprintln!(
             "fix the cause, then `resume {}` re-runs from the failed step",

@@ -1,5 +1,5 @@
 //! Generated infrastructure: the CloudFormation template of everything a flow needs on AWS
-//! besides its image ([`template`]), the least-privilege IAM policies of each principal
+//! besides its image ([`template`](mod@template)), the least-privilege IAM policies of each principal
 //! ([`policy`], one table of every call), the kinds of Batch compute ([`compute`]) and
 //! Fargate's sizes and job definition fields ([`fargate`]), and the YAML they can be
 //! printed as ([`yaml`]).
