@@ -7,6 +7,8 @@
 //! 3. structure: walking the steps in topological order with a stack of open splits, every
 //!    join closes exactly one split or foreach with all of its branches, splits close
 //!    innermost first, and switch branches converge.
+//!
+//! Longer than most modules because it is one cohesive thing: the graph rules; they must live in one place (see ARCHITECTURE.md), and the three passes share the structural walk.
 
 use crate::{closest, FlowGraph, Transition, END, START};
 use std::collections::{BTreeMap, BTreeSet};

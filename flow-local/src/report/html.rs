@@ -2,6 +2,8 @@
 //! inline script (how long ago the report was made), and a Content-Security-Policy that
 //! forbids every fetch, so the page opens from `file://`, a CI artifact or an attachment
 //! without touching the network. Every string from the run is escaped.
+//!
+//! Longer than most modules because it is one cohesive thing: the page's markup, section by section; its stylesheet is style.css.
 
 use super::cards::cards_html;
 use super::format::{bytes, count, duration, escape, plural, utc};
@@ -705,100 +707,5 @@ var g=Number(e.getAttribute('data-generated'));function f(){var s=Math.max(0,Mat
 var t=s<60?s+' s':s<3600?Math.round(s/60)+' min':s<172800?Math.round(s/3600)+' h':Math.round(s/86400)+' days';\
 e.textContent='('+t+' ago)';}f();setInterval(f,5000);})();</script>";
 
-const STYLE: &str = r#"
-:root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#eef1f4;--bg:#f5f7f9;--ok:#2b8a3e;--bad:#c92a2a;--warn:#e67700;--clone:#0b7285;--run:#1864ab}
-*{box-sizing:border-box}
-html{scroll-behavior:smooth}
-body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg)}
-code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace}
-code{font-size:.92em}
-a{color:#0b5cad;text-decoration:none}a:hover{text-decoration:underline}
-header.run{background:#fff;border-bottom:1px solid var(--line)}
-header.run .inner,main{max-width:1240px;margin:0 auto;padding:20px 28px}
-main{padding-top:8px;padding-bottom:40px}
-.title{display:flex;align-items:center;gap:14px;flex-wrap:wrap}
-h1{font-size:26px;margin:0;font-weight:650;letter-spacing:-.01em}
-h2{font-size:17px;margin:0 0 12px;font-weight:650}
-h2.section{margin:28px 0 4px}
-h3{font-size:15px;margin:18px 0 8px;font-weight:650}
-h4{font-size:13px;margin:16px 0 6px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
-.run-id{color:var(--muted);margin-top:2px}
-.doc{margin:6px 0;color:#3d444d}
-.meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:6px 24px;margin:14px 0 6px}
-.meta div{min-width:0}.meta dt{font-size:11px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
-.meta dd{margin:0;overflow-wrap:anywhere}
-.fresh{margin:8px 0 0;font-size:12px;color:var(--muted)}
-.top{display:grid;grid-template-columns:var(--graph-width) minmax(0,1fr);gap:0 16px;align-items:start}
-.top.wide{grid-template-columns:minmax(0,1fr)}
-@media (max-width:1000px){.top{grid-template-columns:minmax(0,1fr)}}
-.card{background:#fff;border:1px solid var(--line);border-radius:12px;padding:18px 22px;margin:16px 0;box-shadow:0 1px 2px rgba(31,35,40,.04)}
-.step.failed{border-left:4px solid var(--bad)}.step.caught{border-left:4px solid var(--warn)}
-.step.succeeded{border-left:4px solid #40c057}.step.cloned{border-left:4px solid #15aabf}
-.step.running{border-left:4px solid #1c7ed6}
-.step-head{display:flex;align-items:center;gap:12px;flex-wrap:wrap}.step-head h3{margin:0}
-.step-head .up{margin-left:auto;font-size:12px}
-.notes{margin:6px 0;color:var(--muted)}
-.pill{display:inline-block;padding:1px 9px;border-radius:999px;font-size:12px;font-weight:600;line-height:18px;white-space:nowrap;background:#f1f3f5;color:#495057}
-.pill.big{font-size:13px;padding:3px 12px}
-.pill.succeeded{background:#d3f9d8;color:#2b8a3e}.pill.failed{background:#ffe3e3;color:#c92a2a}
-.pill.caught{background:#fff3bf;color:#d9480f}.pill.running{background:#d0ebff;color:#1864ab}
-.pill.cloned{background:#c5f6fa;color:#0b7285}
-.stats{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}
-.stat{min-width:110px;padding:8px 14px;border-radius:10px;background:var(--bg);border:1px solid var(--soft)}
-.stat .n{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums}
-.stat .l{font-size:11px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
-.stat.ok .n,.ok{color:var(--ok)}.stat.bad .n,.bad{color:var(--bad)}.stat.warn .n{color:var(--warn)}.stat.clone .n{color:var(--clone)}
-table{border-collapse:collapse;width:100%;margin:6px 0 10px}
-th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--soft);vertical-align:top}
-th{font-size:12px;color:var(--muted);font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.params th{width:1%;white-space:nowrap}
-pre{background:var(--bg);border:1px solid var(--soft);border-radius:8px;padding:10px 12px;margin:4px 0 10px;font-size:12px;line-height:1.5;white-space:pre-wrap;overflow-wrap:anywhere;max-height:360px;overflow:auto}
-pre.error{background:#fff5f5;border-color:#ffc9c9;color:#a51d1d}
-pre.inline{margin:0;padding:4px 8px}
-.run-error{margin-bottom:10px}
-.muted{color:var(--muted)}.small{font-size:12px}
-.scroll{overflow-x:auto}
-.legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;margin:-4px 0 10px;align-items:center}
-.legend i{display:inline-block;width:14px;height:14px;border:1.5px solid;border-radius:4px;margin-right:6px;vertical-align:-3px}
-svg{display:block;max-width:100%;height:auto;margin:0 auto}
-svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-svg .node-name{font:600 13px ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;fill:#1f2328}
-svg .node-name.muted{fill:#868e96}
-svg .node-caption{font-size:11px;fill:#59636e}
-svg .edge-label{font-size:11px;font-weight:600;fill:#495057;paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
-svg a.node:hover rect{filter:brightness(.96)}
-svg .tick{font-size:10.5px;fill:#6e7781}
-svg .row-label{font-size:11.5px;fill:#3d444d}svg .row-label.first{font-weight:650;fill:#1f2328}
-svg .row-sub{font-size:10.5px;fill:#6e7781}
-svg .row-note{font-size:10.5px;fill:#6e7781}
-svg .cloned{font-size:11px;fill:#0b7285;font-style:italic}
-details.task{border:1px solid var(--line);border-radius:10px;margin:8px 0;background:#fff}
-details.task.failed{border-color:#ffa8a8}details.task.caught{border-color:#ffd43b}
-details.task>summary{cursor:pointer;padding:8px 14px;display:flex;gap:12px;align-items:center;flex-wrap:wrap}
-details.task[open]>summary{border-bottom:1px solid var(--soft)}
-details.task .task-id{font-weight:600}
-details.task .dur{font-variant-numeric:tabular-nums}
-details.task .err-line{color:var(--bad);font-size:12.5px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:560px}
-.task-body{padding:8px 16px 4px}
-.label{font-size:11px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em;margin-top:10px}
-code.preview{font-size:12px;overflow-wrap:anywhere;color:#3d444d}
-code.type{color:#8250df}
-footer{text-align:center;color:var(--muted);font-size:12px;padding:0 0 30px}
-.task-cards{display:flex;flex-direction:column;gap:10px;margin:6px 0 12px}
-.task-card{border:1px solid var(--soft);border-radius:10px;padding:10px 14px;background:#fcfdfe;overflow-x:auto}
-.task-card .md>:first-child{margin-top:0}.task-card .md>:last-child{margin-bottom:0}
-.task-card .md h1{font-size:18px;margin:4px 0 8px}.task-card .md h2{font-size:16px;margin:10px 0 6px}
-.task-card .md h3,.task-card .md h4{font-size:14px;margin:10px 0 6px;text-transform:none;letter-spacing:0;color:var(--fg)}
-.task-card .md p{margin:6px 0}.task-card .md pre{max-height:240px}
-.task-card .md table,table.card-table{width:auto;min-width:40%}
-.task-card .md-link{color:#0b5cad}.task-card .md-image{color:var(--muted);font-style:italic}
-table.card-table td{font-variant-numeric:tabular-nums}
-.task-card img{display:block;max-width:100%;height:auto}
-.task-card img.pixelated{image-rendering:pixelated}
-.task-card img.drawing{max-height:480px;width:auto}
-svg.chart{margin:0;max-width:100%;height:auto}
-svg.chart .chart-title{font-size:14px;font-weight:650;fill:#1f2328}
-svg.chart .legend{font-size:12px;fill:#3d444d}
-svg.chart .grid{stroke:#eef1f4;stroke-width:1}svg.chart .axis{stroke:#adb5bd;stroke-width:1}
-"#;
+/// The page's stylesheet, inlined into every report.
+const STYLE: &str = include_str!("style.css");

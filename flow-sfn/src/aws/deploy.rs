@@ -6,6 +6,8 @@
 //! Runs start on the alias, never on the unqualified state machine ARN: an execution started
 //! right after `UpdateStateMachine` may run the previous definition (Step Functions API
 //! reference, "UpdateStateMachine"), while a published version is immutable.
+//!
+//! Longer than most modules because it is one cohesive thing: the create/delete sequence of AWS calls, kept together so its order (job definitions, state machine, version, alias, schedule) reads top to bottom.
 
 use super::clients::AwsClients;
 use super::error::AwsError;
@@ -520,52 +522,4 @@ pub async fn delete(clients: &AwsClients, state_machine: &str) -> Result<Deleted
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::compile::compile_graph;
-    use crate::config::{DeployConfig, S3Root};
-    use flow_graph::{FlowGraph, Retry, StepSpec, Transition};
-    use serde_json::json;
-
-    #[test]
-    fn job_definitions_are_recognised_by_name() {
-        assert!(is_ours("MovieFlow-0a1b2c3d", "MovieFlow"));
-        assert!(!is_ours("MovieFlow-0a1b2c3", "MovieFlow"));
-        assert!(!is_ours("MovieFlowX-0a1b2c3d", "MovieFlow"));
-        assert!(!is_ours("Other-0a1b2c3d", "MovieFlow"));
-    }
-
-    #[test]
-    fn every_field_the_compiler_emits_is_sent() {
-        let mut retried = StepSpec::new("work", Transition::Next("end".into()));
-        retried.options.retry = Some(Retry {
-            times: 2,
-            backoff_ms: 0,
-        });
-        retried.options.timeout_secs = Some(120);
-        let graph = FlowGraph::new(
-            "Flow",
-            vec![
-                StepSpec::new("start", Transition::Next("work".into())),
-                retried,
-                StepSpec::new("end", Transition::End),
-            ],
-        );
-        let config = DeployConfig::new(
-            "Flow",
-            S3Root::parse("s3://bucket").unwrap(),
-            "image:1",
-            "queue",
-            "flow",
-        );
-        let deployment = compile_graph(&graph, &config).unwrap();
-        for definition in &deployment.job_definitions {
-            assert_eq!(unsupported_field(definition), None, "{definition}");
-        }
-        let unknown = json!({"type": "container", "containerProperties": {"volumes": []}});
-        assert_eq!(
-            unsupported_field(&unknown).as_deref(),
-            Some("containerProperties.volumes")
-        );
-    }
-}
+mod tests;
