@@ -12,12 +12,12 @@
 mod common;
 
 use common::example_names;
-use flow_test_support::{example_binary, tool};
+use flow_test_support::{example_binary, open_in_chromium};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Instant;
 
 /// Runs example `name` with `args` in `dir` (its datastore `dir/.flow`); returns its output.
 fn example(name: &str, dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
@@ -208,7 +208,7 @@ fn assert_self_contained(html: &str, name: &str) {
 /// step's row with its task count and status, a screenshot that is not blank.
 fn check_page(name: &str, html: &str, stored: &StoredRun) -> String {
     assert_self_contained(html, name);
-    let opened = open_in_chromium(html, name);
+    let opened = open_in_chromium(html, &format!("examples-{name}"));
     assert!(
         opened.console.is_empty(),
         "{name}: console messages:\n{}",
@@ -394,117 +394,4 @@ fn png_images(dom: &str) -> Vec<(u32, u32)> {
             (info.width, info.height)
         })
         .collect()
-}
-
-/// What Chromium made of a page.
-struct Opened {
-    /// The DOM after load (`--dump-dom`).
-    dom: String,
-    /// Console messages Chromium logged.
-    console: Vec<String>,
-    /// The screenshot's pixels (RGBA) and size.
-    pixels: Vec<u8>,
-    size: (u32, u32),
-}
-
-/// Runs headless Chromium on `page` with `args`, in a fresh profile and without the network
-/// services it would otherwise start; returns its stdout and stderr.
-fn chromium_run(page: &Path, args: &[String]) -> (String, String) {
-    let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new(tool("FLOW_CHROMIUM"))
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .arg(format!("file://{}", page.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chromium starts");
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 120 s on {}", page.display());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (out, err) = (out.join().unwrap(), err.join().unwrap());
-    assert!(status.success(), "chromium failed ({status}):\n{err}");
-    (out, err)
-}
-
-/// Opens `html` in headless Chromium: its DOM, console messages and a 1400x1000 screenshot
-/// (kept, with the page, in `target/report-screenshots/examples-<name>.*`).
-fn open_in_chromium(html: &str, name: &str) -> Opened {
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join(format!("{name}.html"));
-    std::fs::write(&page, html).unwrap();
-    let (dom, log) = chromium_run(&page, &["--dump-dom".to_string()]);
-    let console = log
-        .lines()
-        .filter(|l| l.contains("CONSOLE"))
-        .map(str::to_string)
-        .collect();
-    let png = dir.path().join(format!("{name}.png"));
-    chromium_run(
-        &page,
-        &[
-            format!("--screenshot={}", png.display()),
-            "--window-size=1400,1000".to_string(),
-        ],
-    );
-    let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
-    if let Some(kept) = screenshot_dir() {
-        let _ = std::fs::write(kept.join(format!("examples-{name}.png")), &bytes);
-        let _ = std::fs::write(kept.join(format!("examples-{name}.html")), html);
-    }
-    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
-        .read_info()
-        .expect("a PNG");
-    let mut pixels = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut pixels).expect("PNG pixels");
-    pixels.truncate(info.buffer_size());
-    let pixels = match info.color_type {
-        png::ColorType::Rgba => pixels,
-        png::ColorType::Rgb => pixels
-            .chunks(3)
-            .flat_map(|p| [p[0], p[1], p[2], 255])
-            .collect(),
-        other => panic!("unexpected PNG colour type {other:?}"),
-    };
-    Opened {
-        dom,
-        console,
-        pixels,
-        size: (info.width, info.height),
-    }
-}
-
-/// Where screenshots are kept for a person to look at: `target/report-screenshots`.
-fn screenshot_dir() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    // target/<profile>/deps/<test> -> target/report-screenshots
-    let dir = exe.parent()?.parent()?.parent()?.join("report-screenshots");
-    std::fs::create_dir_all(&dir).ok()?;
-    Some(dir)
 }

@@ -11,8 +11,9 @@ use flow_core::prelude::*;
 use flow_core::{Card, IndexPath, RunId, TaskId};
 use flow_local::report::{self, Outcome, Report, ReportError, ShownBecause};
 use flow_local::{Durability, FsStore, Runner};
+use flow_test_support::{open_in_chromium, Opened};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -1360,18 +1361,12 @@ fn report_watch_rewrites_the_file_until_the_run_ends() {
     assert!(last.contains(">40<"), "every item counted");
 }
 
-/// What Chromium made of a page.
-struct Opened {
-    /// The DOM after load (`--dump-dom`).
-    dom: String,
-    /// Console messages Chromium logged.
-    console: Vec<String>,
-    /// The screenshot's pixels (RGBA) and size.
-    pixels: Vec<u8>,
-    size: (u32, u32),
+/// The report-specific checks of a page Chromium opened.
+trait ShowsReport {
+    fn assert_shows(&self, report: &Report);
 }
 
-impl Opened {
+impl ShowsReport for Opened {
     /// Asserts a clean load (no console message at all: the page logs nothing, so any is a
     /// script error or a blocked request), every step with its count and status in the DOM,
     /// and a screenshot that is not one colour.
@@ -1419,106 +1414,4 @@ fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
-}
-
-/// Runs headless Chromium on `page` with `args`, in a fresh profile, without any network
-/// service it would otherwise start; returns its stdout and stderr.
-fn chromium_run(page: &Path, args: &[String]) -> (String, String) {
-    let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new(flow_test_support::tool("FLOW_CHROMIUM"))
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .arg(format!("file://{}", page.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chromium starts");
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 120 s on {}", page.display());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (out, err) = (out.join().unwrap(), err.join().unwrap());
-    assert!(status.success(), "chromium failed ({status}):\n{err}");
-    (out, err)
-}
-
-/// Opens `html` in headless Chromium: its DOM, console messages and a 1400x1000 screenshot
-/// (the page and the screenshot are also kept in `target/report-screenshots/` for a person
-/// to look at).
-fn open_in_chromium(html: &str, name: &str) -> Opened {
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join(format!("{name}.html"));
-    std::fs::write(&page, html).unwrap();
-    let (dom, log) = chromium_run(&page, &["--dump-dom".to_string()]);
-    let console: Vec<String> = log
-        .lines()
-        .filter(|l| l.contains("CONSOLE"))
-        .map(str::to_string)
-        .collect();
-    let png = dir.path().join(format!("{name}.png"));
-    chromium_run(
-        &page,
-        &[
-            format!("--screenshot={}", png.display()),
-            "--window-size=1400,1000".to_string(),
-        ],
-    );
-    let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
-    if let Some(kept) = screenshot_dir() {
-        let _ = std::fs::write(kept.join(format!("{name}.png")), &bytes);
-        let _ = std::fs::write(kept.join(format!("{name}.html")), html);
-    }
-    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    let mut reader = decoder.read_info().expect("a PNG");
-    let mut pixels = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut pixels).expect("PNG pixels");
-    pixels.truncate(info.buffer_size());
-    let pixels = match info.color_type {
-        png::ColorType::Rgba => pixels,
-        png::ColorType::Rgb => pixels
-            .chunks(3)
-            .flat_map(|p| [p[0], p[1], p[2], 255])
-            .collect(),
-        other => panic!("unexpected PNG colour type {other:?}"),
-    };
-    Opened {
-        dom,
-        console,
-        pixels,
-        size: (info.width, info.height),
-    }
-}
-
-/// Where screenshots are kept for inspection: `target/report-screenshots`.
-fn screenshot_dir() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    // target/<profile>/deps/<test> -> target/report-screenshots
-    let dir = exe.parent()?.parent()?.parent()?.join("report-screenshots");
-    std::fs::create_dir_all(&dir).ok()?;
-    Some(dir)
 }

@@ -4,6 +4,7 @@
 //! * [`tool`]: an external checker by its `FLOW_*` variable, as
 //!   `scripts/install-test-tools.sh` installs it; a missing tool fails the test, never skips it.
 //! * [`asl_validator`]: the npm `asl-validator`'s verdict on one state machine definition.
+//! * [`open_in_chromium`]: a page's DOM, console messages and screenshot in headless Chromium.
 //!
 //! Graph builders are not here: they are constructors of flow-graph itself
 //! (`StepSpec::next`, `StepSpec::split`, `StepSpec::foreach`, `StepSpec::switch`,
@@ -17,9 +18,11 @@
 //! ```
 
 mod asl;
+mod chromium;
 mod example;
 mod tools;
 
 pub use asl::asl_validator;
+pub use chromium::{chromium_run, open_in_chromium, Opened};
 pub use example::example_binary;
 pub use tools::tool;
