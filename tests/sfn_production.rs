@@ -59,13 +59,13 @@ fn local_end_state<F: Flow>(example: &str, args: &[&str], dir: &Path) -> serde_j
 }
 
 /// Creates and triggers `example` (under `state_machine`, when given) and waits for it;
-/// returns the end state of the run, read from the S3 datastore.
-fn remote_end_state<F: Flow>(
+/// returns the run id and the end state of the run, read from the S3 datastore.
+fn remote_run<F: Flow>(
     aws: &Aws,
     example: &str,
     params: &[&str],
     state_machine: Option<&str>,
-) -> serde_json::Value {
+) -> (String, serde_json::Value) {
     let named: Vec<&str> = state_machine
         .map(|name| vec!["--state-machine", name])
         .unwrap_or_default();
@@ -76,7 +76,18 @@ fn remote_end_state<F: Flow>(
     trigger.extend(&named);
     trigger.extend(params);
     let run = aws.ok(example, &trigger).trim().to_string();
-    end_state::<F>(aws.store(), &run)
+    let end = end_state::<F>(aws.store(), &run);
+    (run, end)
+}
+
+/// Creates, triggers and waits for `example`; returns the end state of its run.
+fn remote_end_state<F: Flow>(
+    aws: &Aws,
+    example: &str,
+    params: &[&str],
+    state_machine: Option<&str>,
+) -> serde_json::Value {
+    remote_run::<F>(aws, example, params, state_machine).1
 }
 
 #[test]
@@ -110,8 +121,25 @@ fn four_flows_succeed_under_throttling_spot_reclaims_and_describe_lag_as_locally
             ("split_in_foreach", remote, local)
         });
         let wide = scope.spawn(|| {
-            let remote =
-                remote_end_state::<foreach::MovieFlow>(&aws, "foreach", &["--count", "60"], None);
+            let (run, remote) =
+                remote_run::<foreach::MovieFlow>(&aws, "foreach", &["--count", "60"], None);
+            // The run's report, read from the S3 datastore by the same binary.
+            let page = aws.dir.path().join("foreach-report.html");
+            let page_arg = page.to_str().unwrap();
+            let datastore = aws.datastore.as_str();
+            let written = aws.ok(
+                "foreach",
+                &["report", &run, "--datastore", datastore, "-o", page_arg],
+            );
+            assert!(written.contains("foreach-report.html"), "{written}");
+            let html = std::fs::read_to_string(&page).unwrap();
+            for step in ["start", "measure", "join", "end"] {
+                assert!(html.contains(&format!(">{step}<")), "step {step} missing");
+            }
+            assert!(
+                html.contains(&run) && html.contains(">60<"),
+                "run or count missing"
+            );
             let local = local_end_state::<foreach::MovieFlow>(
                 "foreach",
                 &["--count", "60"],
