@@ -10,7 +10,7 @@ use clap::{Arg, ArgAction, ArgMatches};
 use flow_core::datastore::{ObjectStore, RunStore};
 use flow_core::graph::{FlowGraph, ParamSpec};
 use flow_core::ids::validate_step_name;
-use flow_core::{Flow, IndexPath, RunId};
+use flow_core::{Flow, IndexPath, RunId, TaskId};
 use std::sync::Arc;
 
 /// `--datastore`: where runs are stored.
@@ -169,6 +169,29 @@ impl Pathspec {
     /// The pathspec argument of `matches`, parsed for flow `F`.
     pub(super) fn from_matches<F: Flow>(matches: &ArgMatches) -> anyhow::Result<Self> {
         Self::parse::<F>(matches.get_one::<String>("pathspec").expect("required"))
+    }
+
+    /// The finished tasks of `step` this pathspec names: its one task, or every task of the
+    /// step. An unknown run, task or a step without finished tasks is an error.
+    pub(super) async fn tasks(&self, store: &RunStore, step: &str) -> anyhow::Result<Vec<TaskId>> {
+        // An unknown run is its own error, not "no finished tasks".
+        store.run(&self.run).await?;
+        let tasks = match &self.index {
+            Some(index) => {
+                let task = TaskId::new(step.to_string(), index.clone());
+                vec![store.require_task(&self.run, &task).await?.task]
+            }
+            None => store
+                .tasks(&self.run, step)
+                .await?
+                .into_iter()
+                .map(|record| record.task)
+                .collect(),
+        };
+        if tasks.is_empty() {
+            bail!("step `{step}` has no finished tasks in run `{}`", self.run);
+        }
+        Ok(tasks)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::report::format::number;
 use anyhow::bail;
 use clap::{ArgMatches, Command};
 use flow_core::card::{Card, Chart, ChartStyle};
-use flow_core::{Flow, TaskId};
+use flow_core::Flow;
 use std::fmt::Write;
 use std::process::ExitCode;
 
@@ -32,21 +32,7 @@ pub(super) async fn run<F: Flow>(
     let Some(step) = &spec.step else {
         bail!("name a task: `cards RUN/STEP/INDEX` (or `cards RUN/STEP` for all of a step's)");
     };
-    // An unknown run is its own error, not "no cards".
-    store.run(&spec.run).await?;
-    let tasks = match &spec.index {
-        Some(index) => {
-            let task = TaskId::new(step.clone(), index.clone());
-            vec![store.require_task(&spec.run, &task).await?.task]
-        }
-        None => {
-            let tasks = store.tasks(&spec.run, step).await?;
-            if tasks.is_empty() {
-                bail!("step `{step}` has no finished tasks in run `{}`", spec.run);
-            }
-            tasks.into_iter().map(|record| record.task).collect()
-        }
-    };
+    let tasks = spec.tasks(&store, step).await?;
     let headed = spec.index.is_none();
     let mut printed = 0;
     for task in &tasks {

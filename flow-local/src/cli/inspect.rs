@@ -104,26 +104,13 @@ pub(super) async fn logs<F: Flow>(
     let Some(step) = &spec.step else {
         bail!("name a step: `logs RUN/STEP` or `logs RUN/STEP/INDEX`");
     };
-    // An unknown run is its own error, not "no finished tasks".
-    store.run(&spec.run).await?;
-    let tasks = match &spec.index {
-        Some(index) => vec![
-            store
-                .require_task(&spec.run, &TaskId::new(step.clone(), index.clone()))
-                .await?,
-        ],
-        None => store.tasks(&spec.run, step).await?,
-    };
-    if tasks.is_empty() {
-        bail!("step `{step}` has no finished tasks in run `{}`", spec.run);
-    }
-    for task in tasks {
-        let logs = store.logs(&spec.run, &task.task).await?;
+    for task in spec.tasks(&store, step).await? {
+        let logs = store.logs(&spec.run, &task).await?;
         if logs.is_empty() {
-            println!("== {} (no log output)", task.task);
+            println!("== {task} (no log output)");
         }
         for (attempt, text) in logs {
-            println!("== {} attempt {attempt}", task.task);
+            println!("== {task} attempt {attempt}");
             print!("{text}");
         }
     }
