@@ -54,6 +54,36 @@ pub struct FlowGraph {
     /// Tags attached to deployed resources and runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Flows whose successful runs start a run of this one (`trigger_on_finish`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trigger_on_finish: Vec<String>,
+    /// EventBridge event patterns (JSON text) that start a run (`trigger(...)`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_triggers: Vec<String>,
+    /// Methods run once when a run ends (`on_failure`, `on_success`).
+    #[serde(default, skip_serializing_if = "Hooks::is_empty")]
+    pub hooks: Hooks,
+    /// The whole run's time limit in seconds (`#[flow(timeout = "6h")]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+}
+
+/// The flow's methods that run once when a run ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hooks {
+    /// Runs when the run fails or times out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<String>,
+    /// Runs when the run succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_success: Option<String>,
+}
+
+impl Hooks {
+    /// True when the flow has no hook.
+    pub fn is_empty(&self) -> bool {
+        self.on_failure.is_none() && self.on_success.is_none()
+    }
 }
 
 impl FlowGraph {
@@ -66,6 +96,10 @@ impl FlowGraph {
             params: Vec::new(),
             schedule: None,
             tags: Vec::new(),
+            trigger_on_finish: Vec::new(),
+            event_triggers: Vec::new(),
+            hooks: Hooks::default(),
+            timeout_secs: None,
         }
     }
 
@@ -246,6 +280,9 @@ pub struct StepOptions {
     /// AWS Batch settings for this step.
     #[serde(default, skip_serializing_if = "BatchOverrides::is_empty")]
     pub batch: BatchOverrides,
+    /// At most this many items of this foreach step in flight at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
 }
 
 /// How often to retry a failed task, and how long to wait between attempts.
@@ -312,6 +349,10 @@ pub struct ParamSpec {
     pub help: String,
     /// The default value as JSON.
     pub default: String,
+    /// Where an event that starts the run holds this param's value: a dotted path into
+    /// the event (`detail.object.key`), from `#[param(from_event = "...")]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_event: Option<String>,
 }
 
 impl ParamSpec {

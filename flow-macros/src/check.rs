@@ -148,6 +148,7 @@ fn options(step: &Step, ctxt: &Ctxt) -> StepOptions {
             queue: a.queue.as_ref().map(syn::LitStr::value),
             job_role: a.job_role.as_ref().map(syn::LitStr::value),
         },
+        max_concurrency: None,
     }
 }
 

@@ -106,6 +106,7 @@ fn expand(input: &DeriveInput, generics: &Generics, fields: &[&Field]) -> TokenS
                         type_name: ::flow_core::__private::ToString::to_string(#type_names),
                         help: ::flow_core::__private::ToString::to_string(#helps),
                         default: ::flow_core::__private::default_json(&__defaults.#idents),
+                        from_event: ::core::option::Option::None,
                     },)*
                 ])
             }

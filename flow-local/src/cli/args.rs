@@ -208,12 +208,14 @@ mod tests {
                 type_name: "usize".into(),
                 help: "How many.".into(),
                 default: "3".into(),
+                from_event: None,
             },
             ParamSpec {
                 name: "name".into(),
                 type_name: "String".into(),
                 help: "Who.".into(),
                 default: "\"world\"".into(),
+                from_event: None,
             },
         ];
         graph

@@ -51,6 +51,7 @@ pub fn movie() -> FlowGraph {
             gpu: None,
         },
         batch: BatchOverrides::default(),
+        ..StepOptions::default()
     };
     FlowGraph::new(
         "MovieFlow",
@@ -188,6 +189,7 @@ pub fn options_flow() -> FlowGraph {
             queue: Some("gpu-queue".into()),
             job_role: Some("arn:aws:iam::123456789012:role/trainer".into()),
         },
+        ..StepOptions::default()
     };
     let mut prepare = StepSpec::next("prepare", "train");
     prepare.options.retry = Some(Retry {
