@@ -2,9 +2,30 @@
 //! attaches cards to its task.
 
 use crate::card::Cards;
+use crate::datastore::Trigger;
 use crate::ids::{RunId, TaskId};
 use crate::params::NoParams;
 use std::sync::Arc;
+
+/// What started a run: the upstream run whose success triggered it, or the event; neither
+/// for a run started by hand.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartedBy {
+    /// The upstream flow and run (`trigger_on_finish`, or `run --triggered-by`).
+    pub trigger: Option<Trigger>,
+    /// The event (`trigger(...)`, or `run --event FILE.json`).
+    pub event: Option<Arc<serde_json::Value>>,
+}
+
+impl StartedBy {
+    /// What a run record says started its run.
+    pub fn of_run(record: &crate::datastore::RunRecord) -> StartedBy {
+        StartedBy {
+            trigger: record.trigger.clone(),
+            event: record.event.clone().map(Arc::new),
+        }
+    }
+}
 
 /// The context a step receives when it takes `ctx: &Ctx<P>`.
 #[derive(Debug, Clone)]
@@ -21,6 +42,8 @@ pub struct Ctx<P = NoParams> {
     pub foreach_counts: Vec<usize>,
     /// The cards this attempt added (see [`Ctx::card`]); the runner stores them with the task.
     pub cards: Cards,
+    /// What started the run (see [`Ctx::trigger`] and [`Ctx::event`]).
+    pub started_by: StartedBy,
 }
 
 impl<P> Ctx<P> {
@@ -44,5 +67,17 @@ impl<P> Ctx<P> {
     /// task are stored with it and shown under it in the run report.
     pub fn card(&self) -> &Cards {
         &self.cards
+    }
+
+    /// The upstream flow and run whose success started this run (`trigger_on_finish`, or
+    /// `run --triggered-by`); `None` for a run started otherwise. Open its artifacts with
+    /// `flow_core::client::Client::<Upstream>::new(store).run(&trigger.run_id)`.
+    pub fn trigger(&self) -> Option<&Trigger> {
+        self.started_by.trigger.as_ref()
+    }
+
+    /// The event that started this run (`trigger(...)`, or `run --event FILE.json`).
+    pub fn event(&self) -> Option<&serde_json::Value> {
+        self.started_by.event.as_deref()
     }
 }

@@ -4,6 +4,7 @@ use crate::context::Ctx;
 use crate::graph::{Analysis, FlowGraph};
 use crate::inputs::Inputs;
 use crate::params::Params;
+use crate::run_end::RunEnd;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
@@ -29,6 +30,26 @@ pub trait Flow: Default + Clone + Serialize + DeserializeOwned + Send + Sync + '
     /// Prepares one task of `step` on this state. The call returns the state with the
     /// step's result; sync steps run on a blocking thread, async steps as a future.
     fn call_step(self, step: &str, input: StepInput<Self>) -> StepCall<Self>;
+
+    /// Where in this state lie the fields that step `step`'s body names (`self.<field>`):
+    /// (address, size) of each, as [`crate::artifacts::field_span`] gives them. `None` when
+    /// the body may reach any field (it uses `self` whole, or calls a method on it). A task
+    /// reuses its parent's stored artifact for every field outside these spans instead of
+    /// encoding and hashing it again. The default, `None`, is always sound.
+    fn step_field_spans(&self, step: &str) -> Option<Vec<(usize, usize)>> {
+        let _ = step;
+        None
+    }
+
+    /// Calls the hook method named `hook` (from `#[flow(on_failure = ..., on_success = ...)]`)
+    /// with the run's summary, on the current thread; a panic in it is an error.
+    fn call_hook(hook: &str, run: &RunEnd) -> Result<(), StepError> {
+        let _ = run;
+        Err(StepError::new(
+            StepErrorKind::Internal,
+            format!("flow `{}` has no hook method `{hook}`", Self::graph().name),
+        ))
+    }
 }
 
 /// What a task gets besides `self`.

@@ -36,6 +36,7 @@ pub mod flow;
 pub mod ids;
 pub mod inputs;
 pub mod params;
+pub mod run_end;
 
 /// The graph model and its rules (the `flow-graph` crate).
 pub mod graph {
@@ -43,11 +44,13 @@ pub mod graph {
 }
 
 pub use card::{Card, CardError, Cards, Chart};
-pub use context::Ctx;
+pub use context::{Ctx, StartedBy};
+pub use datastore::Trigger;
 pub use flow::{Flow, StepError, StepErrorKind, SwitchChoice};
 pub use flow_macros::{flow, step, Params};
 pub use ids::{IndexPath, RunId, TaskId};
 pub use inputs::{InputState, Inputs, MergeError};
+pub use run_end::{RunEnd, RunOutcome};
 
 /// What a backend (the local scheduler, the `step` command a Batch job runs) uses to call
 /// steps and hand a join its inputs. Flows never name these; they are grouped here so the
@@ -60,7 +63,9 @@ pub use params::{NoParams, ParamError, Params};
 
 /// Everything a flow file needs: `use flow_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::{flow, step, Chart, Ctx, Flow, InputState, Inputs, NoParams, Params};
+    pub use crate::{
+        flow, step, Chart, Ctx, Flow, InputState, Inputs, NoParams, Params, RunEnd, RunOutcome,
+    };
     pub use serde::{Deserialize, Serialize};
 }
 
@@ -70,6 +75,7 @@ pub mod __private {
     pub use crate::flow::{panic_message, StepReturn, SwitchReturn};
     pub use crate::flow::{StepCall, StepInput, StepOutcome};
     pub use crate::params::{check_value, parse_value, unknown};
+    pub use crate::run_end::{HookReturn, RunEnd};
     pub use crate::{
         Ctx, Flow, IndexPath, Inputs, NoParams, ParamError, Params, StepError, StepErrorKind,
         SwitchChoice,
@@ -77,6 +83,7 @@ pub mod __private {
     pub use flow_graph::{validate, Analysis, FlowGraph, ParamSpec};
     pub use serde::{de::DeserializeOwned, Serialize};
     pub use serde_json::Value;
+    pub use crate::artifacts::field_span;
     pub use std::boxed::Box;
     pub use std::format;
     pub use std::option::Option;
@@ -184,6 +191,17 @@ pub mod __private {
     /// A default value as JSON, for `ParamSpec::default`.
     pub fn default_json<T: serde::Serialize>(value: &T) -> String {
         serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
+    }
+
+    /// Calls a hook method, turning a panic into an error.
+    pub fn call_hook(f: impl FnOnce() -> Result<(), StepError>) -> Result<(), StepError> {
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(result) => result,
+            Err(payload) => Err(StepError::new(
+                StepErrorKind::Panic,
+                panic_message(payload.as_ref()),
+            )),
+        }
     }
 
     /// The error for a join called without inputs.

@@ -13,12 +13,12 @@
 use crate::fs_store::FsStore;
 use crate::progress::{Progress, ProgressMode};
 use crate::scheduler::{ResumePlan, RunError, Scheduler};
-use crate::task::TaskExecutor;
+use crate::task::{TaskError, TaskExecutor};
 use flow_core::client::{Client, Run, Task};
 use flow_core::datastore::{
     DatastoreError, ObjectStore, RunIdTaken, RunRecord, RunStatus, RunStore, TaskStatus,
 };
-use flow_core::{Flow, RunId};
+use flow_core::{Flow, RunEnd, RunId, RunOutcome, StartedBy, StepError, Trigger};
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -77,6 +77,7 @@ pub struct Runner<F: Flow> {
     max_num_splits: usize,
     progress: ProgressMode,
     join_memory: u64,
+    started_by: StartedBy,
     _flow: PhantomData<fn() -> F>,
 }
 
@@ -120,6 +121,7 @@ impl<F: Flow> Runner<F> {
             max_num_splits: DEFAULT_MAX_NUM_SPLITS,
             progress: ProgressMode::Quiet,
             join_memory: join_memory_from_env(),
+            started_by: StartedBy::default(),
             _flow: PhantomData,
         }
     }
@@ -171,6 +173,21 @@ impl<F: Flow> Runner<F> {
         self
     }
 
+    /// Records that the success of this upstream run started the run (what
+    /// `trigger_on_finish` does on Step Functions); steps read it with `ctx.trigger()`.
+    pub fn triggered_by(mut self, trigger: Trigger) -> Self {
+        self.started_by.trigger = Some(trigger);
+        self
+    }
+
+    /// Records that this event started the run (what a `trigger(...)` pattern does on Step
+    /// Functions); steps read it with `ctx.event()`. Params are not filled from it here:
+    /// give them with [`Runner::params`] (the CLI's `run --event` fills them).
+    pub fn event(mut self, event: serde_json::Value) -> Self {
+        self.started_by.event = Some(Arc::new(event));
+        self
+    }
+
     fn run_store(&self) -> RunStore {
         let store = self
             .store
@@ -187,6 +204,8 @@ impl<F: Flow> Runner<F> {
         let params_json = serde_json::to_value(&params).expect("params serialize to JSON");
         let mut record = store.new_run_record(RunId::generate(), params_json, "local");
         record.graph = Some(graph_json::<F>());
+        record.trigger = self.started_by.trigger.clone();
+        record.event = self.started_by.event.as_deref().cloned();
         let record = store.claim_run(record, RunIdTaken::TryAnother).await?;
         self.execute(store, record, params, None).await
     }
@@ -255,6 +274,9 @@ impl<F: Flow> Runner<F> {
         record.origin_run_id = Some(origin.run_id.clone());
         record.resume_step = resume_step.map(|s| graph.steps[s].name.clone());
         record.graph = Some(graph_json::<F>());
+        // A resumed run was started by what started its origin.
+        record.trigger = origin.trigger.clone();
+        record.event = origin.event.clone();
         let record = store.claim_run(record, RunIdTaken::TryAnother).await?;
         self.execute(store, record, params, Some(plan)).await
     }
@@ -273,6 +295,7 @@ impl<F: Flow> Runner<F> {
             run_id: record.run_id.clone(),
             params: Arc::new(params),
             max_num_splits: self.max_num_splits,
+            started_by: StartedBy::of_run(&record),
         };
         let scheduler = Scheduler::new(
             executor,
@@ -281,16 +304,48 @@ impl<F: Flow> Runner<F> {
             progress.clone(),
             self.join_memory,
         );
-        let result = scheduler.run().await;
-        let (tasks, cloned) = progress.finish();
-        let (end_state, error) = match result {
-            Ok(state) => (Some(state), None),
-            Err(e) => (None, Some(e)),
+        let timeout = F::graph().timeout_secs.map(Duration::from_secs);
+        // At the flow's timeout the walk is dropped: tasks in flight are cancelled (a sync
+        // step's thread runs on, but nothing it returns is committed).
+        let result = match timeout {
+            Some(limit) => tokio::time::timeout(limit, scheduler.run()).await.ok(),
+            None => Some(scheduler.run().await),
         };
-        let failure = error
-            .as_ref()
-            .map(|e| e as &(dyn std::error::Error + 'static));
-        store.finish_run(&mut record, failure).await?;
+        let (tasks, cloned) = progress.finish();
+        let (end_state, error, outcome) = match result {
+            Some(Ok(state)) => (Some(state), None, RunOutcome::Succeeded),
+            Some(Err(e)) => (None, Some(e), RunOutcome::Failed),
+            None => (None, None, RunOutcome::TimedOut),
+        };
+        let timed_out = timeout
+            .filter(|_| outcome == RunOutcome::TimedOut)
+            .map(|limit| format!("the run ran past its timeout of {} s", limit.as_secs()));
+        match &error {
+            Some(e) => store.finish_run(&mut record, Some(e)).await?,
+            None if outcome == RunOutcome::TimedOut => {
+                store
+                    .end_run(&mut record, RunStatus::TimedOut, timed_out.clone())
+                    .await?
+            }
+            None => store.finish_run(&mut record, None).await?,
+        }
+        let (failed_step, why) = match &error {
+            Some(RunError::Task(TaskError::Failed { task, error })) => {
+                (Some(task.step.clone()), Some(error.to_string()))
+            }
+            Some(e) => (None, Some(flow_core::datastore::error_chain(e))),
+            None => (None, timed_out),
+        };
+        let end = RunEnd {
+            flow: F::graph().name.clone(),
+            run_id: record.run_id.clone(),
+            outcome,
+            failed_step,
+            error: why,
+            duration: started.elapsed(),
+            trigger: record.trigger.clone(),
+        };
+        let hook = run_hook::<F>(&end).await;
         Ok(RunHandle {
             client: Client::from_run_store(store),
             record,
@@ -299,8 +354,50 @@ impl<F: Flow> Runner<F> {
             duration: started.elapsed(),
             tasks,
             cloned,
+            end,
+            hook,
         })
     }
+}
+
+/// The hook method the flow names for this outcome, if any.
+pub(crate) fn hook_for<F: Flow>(outcome: RunOutcome) -> Option<&'static str> {
+    let hooks = &F::graph().hooks;
+    match outcome {
+        RunOutcome::Succeeded => hooks.on_success.as_deref(),
+        RunOutcome::Failed | RunOutcome::TimedOut => hooks.on_failure.as_deref(),
+    }
+}
+
+/// Runs the flow's hook for how the run ended, on a blocking thread (a hook is a plain
+/// function and may block): `None` when the flow has no hook for it.
+pub(crate) async fn run_hook<F: Flow>(end: &RunEnd) -> Option<HookResult> {
+    let name = hook_for::<F>(end.outcome)?;
+    let summary = end.clone();
+    let result = tokio::task::spawn_blocking(move || F::call_hook(name, &summary))
+        .await
+        .unwrap_or_else(|e| {
+            Err(StepError::new(
+                flow_core::StepErrorKind::Panic,
+                format!("the hook's thread ended: {e}"),
+            ))
+        });
+    if let Err(e) = &result {
+        tracing::error!("hook `{name}` of run {} failed: {e}", end.run_id);
+    }
+    Some(HookResult {
+        name: name.to_string(),
+        result,
+    })
+}
+
+/// What a hook method did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookResult {
+    /// The hook method's name.
+    pub name: String,
+    /// Whether it returned `Ok` (a panic is an error of kind `panic`).
+    pub result: Result<(), StepError>,
 }
 
 /// The first step, in topological order, with a failed task in `run`.
@@ -327,15 +424,33 @@ pub struct RunHandle<F: Flow> {
     duration: Duration,
     tasks: usize,
     cloned: usize,
+    end: RunEnd,
+    hook: Option<HookResult>,
 }
 
 impl<F: Flow> RunHandle<F> {
+    /// How the run ended, as its hook received it.
+    pub fn end(&self) -> &RunEnd {
+        &self.end
+    }
+
+    /// The hook that ran when the run ended, and what it returned; `None` when the flow has
+    /// no hook for how the run ended.
+    pub fn hook(&self) -> Option<&HookResult> {
+        self.hook.as_ref()
+    }
+
+    /// True when the run ran past its flow's `timeout` and was cancelled.
+    pub fn timed_out(&self) -> bool {
+        self.record.status == RunStatus::TimedOut
+    }
+
     /// The run id.
     pub fn id(&self) -> &RunId {
         &self.record.run_id
     }
 
-    /// Succeeded or failed.
+    /// Succeeded, failed or timed out.
     pub fn status(&self) -> RunStatus {
         self.record.status
     }

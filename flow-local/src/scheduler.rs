@@ -326,7 +326,12 @@ impl<F: Flow> Scheduler<F> {
         // flight, so that items waiting for a group commit between two body steps share it,
         // as many as fit in a budget of parent copies.
         let state_bytes: u64 = record.artifacts.values().map(|a| a.size).sum();
-        let window = items_in_flight(self.max_workers, state_bytes);
+        let mut window = items_in_flight(self.max_workers, state_bytes);
+        // `max_concurrency` bounds this fan-out's items in flight, each from its first body
+        // step to the join (a Map's MaxConcurrency); nested foreaches each have their own.
+        if let Some(limit) = self.graph().steps[step].options.max_concurrency {
+            window = window.min(limit.max(1) as usize);
+        }
         let chains = futures::stream::iter(0..count)
             .map(|i| {
                 self.clone()

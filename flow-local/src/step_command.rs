@@ -26,6 +26,10 @@ pub struct StepRequest {
     pub origin_run_id: Option<RunId>,
     /// The params (only for `start`): creates the run record.
     pub params_json: Option<String>,
+    /// The upstream run that started this run (only with `params_json`), stored in its record.
+    pub trigger: Option<flow_core::Trigger>,
+    /// The event that started this run (only with `params_json`), stored in its record.
+    pub event: Option<serde_json::Value>,
     /// Batch's attempt at this job, 0-based: above 0 only when Batch ran the job again after
     /// its host failed (a Spot reclaim). The step's own retries are Step Functions' to make,
     /// each a new job; which of them this job runs is read from the datastore.
@@ -72,6 +76,8 @@ pub async fn run_step<F: Flow>(
         );
         record.origin_run_id = request.origin_run_id.clone();
         record.graph = Some(crate::runner::graph_json::<F>());
+        record.trigger = request.trigger.clone();
+        record.event = request.event.clone();
         // Batch may run the start job again: it finds the record its first attempt wrote.
         store.claim_run(record, RunIdTaken::KeepExisting).await?;
     }
@@ -83,6 +89,7 @@ pub async fn run_step<F: Flow>(
         run_id: run_id.clone(),
         params: Arc::new(params),
         max_num_splits: usize::MAX,
+        started_by: flow_core::StartedBy::of_run(&run),
     };
 
     // A job that Batch or Step Functions runs again after the task committed does nothing.

@@ -52,6 +52,8 @@ pub(crate) struct TaskExecutor<F: Flow> {
     pub params: Arc<F::Params>,
     /// The most items one foreach may fan out over.
     pub max_num_splits: usize,
+    /// What started the run, for `Ctx::trigger` and `Ctx::event`.
+    pub started_by: flow_core::StartedBy,
 }
 
 /// A committed task: the state it left and its record.
@@ -248,6 +250,7 @@ impl<F: Flow> TaskExecutor<F> {
                 attempt: attempt_no,
                 foreach_counts: foreach_counts.clone(),
                 cards: Default::default(),
+                started_by: self.started_by.clone(),
             };
             // The cards of the attempt that ends the task are stored with it.
             let cards = ctx.cards.clone();

@@ -28,6 +28,6 @@ pub use error::{CorruptedBlob, DatastoreError};
 pub use layout::Layout;
 pub use object_store::{check_key, ObjectStore, StoreError};
 pub use records::{
-    timestamp_ms, ArtifactRef, AttemptRecord, RunRecord, RunStatus, TaskRecord, TaskStatus,
+    timestamp_ms, ArtifactRef, AttemptRecord, RunRecord, RunStatus, TaskRecord, TaskStatus, Trigger,
 };
 pub use run_store::{RunIdTaken, RunStore};

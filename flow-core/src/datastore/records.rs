@@ -3,9 +3,10 @@
 //!
 //! ```text
 //! run.json   {"flow": "MovieFlow", "run_id": "20261123T101010-0a1b2c3d4e", "status": "running"
-//!             | "succeeded" | "failed", "params": {...}, "origin_run_id": "...", "resume_step":
-//!             "...", "started_at_ms": 1, "finished_at_ms": 2, "error": "...", "scheduler":
-//!             "local" | "step-functions", "graph": {FlowGraph}}
+//!             | "succeeded" | "failed" | "timed_out", "params": {...}, "origin_run_id": "...",
+//!             "resume_step": "...", "started_at_ms": 1, "finished_at_ms": 2, "error": "...",
+//!             "scheduler": "local" | "step-functions", "graph": {FlowGraph},
+//!             "trigger": {"flow": "Upstream", "run_id": "..."}, "event": {...}}
 //! task.json  {"task": {"step": "measure", "index": "2.5"}, "status": "succeeded" | "failed"
 //!             | "caught", "attempts": [{"attempt": 0, "started_at_ms": 1, "duration_ms": 3,
 //!             "error": {"message": "...", "kind": "error" | "panic" | "timeout" | "internal"}}],
@@ -45,6 +46,44 @@ pub enum RunStatus {
     Succeeded,
     /// A task failed.
     Failed,
+    /// The run ran past its flow's `timeout` and was cancelled.
+    TimedOut,
+}
+
+/// The finished run of another flow that started this one (`trigger_on_finish`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Trigger {
+    /// The upstream flow's name.
+    pub flow: String,
+    /// Its run that finished.
+    pub run_id: RunId,
+}
+
+impl Trigger {
+    /// Parses `FLOW/RUN_ID`, as `run --triggered-by` and `step --triggered-by` take it.
+    pub fn parse(text: &str) -> Result<Trigger, String> {
+        let form = "write it as FLOW/RUN_ID, e.g. `UpstreamFlow/20261123T101010-0a1b2c3d4e`";
+        let Some((flow, run)) = text.split_once('/') else {
+            return Err(format!("`{text}` names no run: {form}"));
+        };
+        if flow.is_empty() || !flow.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "`{flow}` in `{text}` is not a flow name (letters, digits and `_`): {form}"
+            ));
+        }
+        let run_id = RunId::new(run.to_string())
+            .map_err(|e| format!("the run id in `{text}` is not valid ({e}): {form}"))?;
+        Ok(Trigger {
+            flow: flow.to_string(),
+            run_id,
+        })
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.flow, self.run_id)
+    }
 }
 
 /// `run.json`.
@@ -78,6 +117,12 @@ pub struct RunRecord {
     /// be read and drawn after the flow's code has changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graph: Option<Value>,
+    /// The upstream run whose success started this one (`trigger_on_finish`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// The event that started this run (an EventBridge event, or `run --event`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Value>,
 }
 
 /// How a task ended.

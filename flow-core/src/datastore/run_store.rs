@@ -94,6 +94,8 @@ impl RunStore {
             error: None,
             scheduler: scheduler.to_string(),
             graph: None,
+            trigger: None,
+            event: None,
         }
     }
 
@@ -136,13 +138,27 @@ impl RunStore {
         record: &mut RunRecord,
         error: Option<&(dyn std::error::Error + 'static)>,
     ) -> Result<(), DatastoreError> {
-        record.finished_at_ms = Some(timestamp_ms());
         match error {
-            None => record.status = RunStatus::Succeeded,
+            None => self.end_run(record, RunStatus::Succeeded, None).await,
             Some(error) => {
-                record.status = RunStatus::Failed;
-                record.error = Some(error_chain(error));
+                let why = error_chain(error);
+                self.end_run(record, RunStatus::Failed, Some(why)).await
             }
+        }
+    }
+
+    /// Records that a run ended with `status` (and `error`, when given), then makes every
+    /// write of the run durable, like [`RunStore::finish_run`]; also for a run that timed out.
+    pub async fn end_run(
+        &self,
+        record: &mut RunRecord,
+        status: RunStatus,
+        error: Option<String>,
+    ) -> Result<(), DatastoreError> {
+        record.finished_at_ms = Some(timestamp_ms());
+        record.status = status;
+        if error.is_some() {
+            record.error = error;
         }
         self.update_run(record).await?;
         self.store.flush().await?;

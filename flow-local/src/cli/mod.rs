@@ -3,12 +3,13 @@
 //!
 //! This module is the command tree and its dispatch; each command lives in its own module:
 //! `run` and `resume` in `run`, `runs`, `dump` and `logs` in `inspect`, `report` and `cards`
-//! in theirs, `show` and `check` in `graph`, the internal `step` in `step`, and the
+//! in theirs, `show` and `check` in `graph`, the internal `step` and `hook` in theirs, and the
 //! arguments they share in `args`.
 
 mod args;
 mod cards;
 mod graph;
+mod hook;
 mod inspect;
 mod report;
 mod run;
@@ -111,6 +112,7 @@ impl<F: Flow> Cli<F> {
                 graph::show_command(),
                 graph::check_command(),
                 step::command(),
+                hook::command(),
             ])
             .subcommands(self.extra.iter().map(|(extra, _)| extra.clone()))
     }
@@ -157,6 +159,7 @@ impl<F: Flow> Cli<F> {
             "show" => graph::show::<F>(sub),
             "check" => graph::check::<F>(),
             "step" => step::run::<F>(openers, sub).await,
+            "hook" => hook::run::<F>(openers, sub).await,
             other => bail!("unknown command `{other}`"),
         }
     }

@@ -4,10 +4,13 @@ use super::args::{datastore_arg, param_args, param_values, quiet_arg, run_store,
 use super::StoreOpener;
 use crate::progress::ProgressMode;
 use crate::runner::{RunHandle, Runner};
+use anyhow::{anyhow, bail, Context as _};
 use clap::{Arg, ArgMatches, Command};
 use flow_core::datastore::ObjectStore;
 use flow_core::graph::FlowGraph;
 use flow_core::{Flow, RunId};
+use serde_json::Value;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -18,6 +21,25 @@ pub(super) fn run_command(graph: &FlowGraph) -> Command {
         .arg(datastore_arg())
         .args(workers_args())
         .arg(quiet_arg())
+        .arg(
+            Arg::new("triggered-by")
+                .long("triggered-by")
+                .value_name("FLOW/RUN_ID")
+                .help(
+                    "Run as if this upstream run's success started it (what trigger_on_finish \
+                     does on Step Functions); steps read it with ctx.trigger()",
+                ),
+        )
+        .arg(
+            Arg::new("event")
+                .long("event")
+                .value_name("FILE.json")
+                .help(
+                    "Run as if this event started it (what a trigger(...) pattern does on Step \
+                     Functions): steps read it with ctx.event(), and params with from_event \
+                     are read from it (a --param flag wins)",
+                ),
+        )
         .args(param_args(graph))
 }
 
@@ -49,14 +71,82 @@ pub(super) async fn run<F: Flow>(
     openers: &[StoreOpener],
     matches: &ArgMatches,
 ) -> anyhow::Result<ExitCode> {
-    // Params are checked before anything is stored or run.
-    let params: F::Params = flow_core::params::params_from_args(param_values(F::graph(), matches))?;
+    // Params and what started the run are checked before anything is stored or run.
+    let trigger = super::step::triggered_by(matches)?;
+    let event = match matches.get_one::<String>("event") {
+        Some(path) => Some(read_event(Path::new(path))?),
+        None => None,
+    };
+    let mut values = match &event {
+        Some(event) => event_param_values(F::graph(), event)?,
+        None => Vec::new(),
+    };
+    // Given after the event's values, a flag wins.
+    values.extend(param_values(F::graph(), matches));
+    let params: F::Params = flow_core::params::params_from_args(values)?;
     let store = run_store::<F>(openers, matches).await?;
-    let handle = runner::<F>(matches, store.object_store().clone())
-        .params(params)
-        .run()
-        .await?;
+    let mut runner = runner::<F>(matches, store.object_store().clone()).params(params);
+    if let Some(trigger) = trigger {
+        runner = runner.triggered_by(trigger);
+    }
+    if let Some(event) = event {
+        runner = runner.event(event);
+    }
+    let handle = runner.run().await?;
     summary(&handle)
+}
+
+/// The event in `path`: a JSON object.
+fn read_event(path: &Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--event: cannot read `{}`", path.display()))?;
+    let event: Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "--event: `{}` is not JSON ({e}); it holds the event as a JSON object, e.g. an \
+             EventBridge event `{{\"source\": \"aws.s3\", \"detail\": {{...}}}}`",
+            path.display()
+        )
+    })?;
+    if !event.is_object() {
+        bail!(
+            "--event: `{}` holds JSON that is not an object; an event is a JSON object, e.g. \
+             `{{\"source\": \"aws.s3\", \"detail\": {{...}}}}`",
+            path.display()
+        );
+    }
+    Ok(event)
+}
+
+/// The value at a dotted path (`detail.object.key`) of an event.
+pub(crate) fn event_field<'e>(event: &'e Value, path: &str) -> Option<&'e Value> {
+    path.split('.').try_fold(event, |value, key| value.get(key))
+}
+
+/// The params that name a field of the event (`#[param(from_event = "...")]`), as
+/// `(name, value)` pairs: a string as it is, anything else as JSON text. A path the event
+/// does not have is an error naming the param and the path.
+fn event_param_values(graph: &FlowGraph, event: &Value) -> anyhow::Result<Vec<(String, String)>> {
+    let mut values = Vec::new();
+    for param in &graph.params {
+        let Some(path) = &param.from_event else {
+            continue;
+        };
+        let Some(value) = event_field(event, path) else {
+            bail!(
+                "--event: the event has no `{path}`, which param `--{}` is read from \
+                 (#[param(from_event = \"{path}\")]); check the event file, or give the param \
+                 as --{} VALUE",
+                param.flag(),
+                param.flag()
+            );
+        };
+        let raw = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        values.push((param.name.clone(), raw));
+    }
+    Ok(values)
 }
 
 /// Runs `resume`: a new run that clones what succeeded in the origin run.
@@ -102,6 +192,22 @@ fn summary<F: Flow>(handle: &RunHandle<F>) -> anyhow::Result<ExitCode> {
     };
     let secs = handle.duration().as_secs_f64();
     println!("{}", handle.id());
+    if let Some(hook) = handle.hook() {
+        match &hook.result {
+            Ok(()) => eprintln!("hook `{}` ran", hook.name),
+            Err(e) => eprintln!("error: hook `{}` failed: {e}", hook.name),
+        }
+    }
+    if handle.timed_out() {
+        let why = handle.end().error.clone().unwrap_or_default();
+        eprintln!("run {} TIMED OUT after {secs:.2} s: {why}", handle.id());
+        // A sync step that ran past the timeout cannot be interrupted, and the async runtime
+        // would wait for its thread on shutdown: end the process now, everything stored.
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        std::process::exit(1);
+    }
     if handle.succeeded() {
         eprintln!(
             "run {} succeeded in {secs:.2} s ({tasks} tasks{cloned})",

@@ -4,8 +4,9 @@
 use super::args::open_store;
 use super::StoreOpener;
 use crate::step_command::{batch_attempt, run_step, StepRequest};
+use anyhow::bail;
 use clap::{Arg, ArgMatches, Command};
-use flow_core::{Flow, RunId};
+use flow_core::{Flow, RunId, Trigger};
 use std::process::ExitCode;
 
 /// The `step` command, hidden from help: the state machine calls it, people do not.
@@ -48,6 +49,46 @@ pub(super) fn command() -> Command {
                 .long("params-json")
                 .value_name("JSON"),
         )
+        .arg(
+            Arg::new("triggered-by")
+                .long("triggered-by")
+                .value_name("FLOW/RUN_ID")
+                .help(
+                    "The upstream run that started this run (with --params-json); empty for none",
+                ),
+        )
+        .arg(
+            Arg::new("event-json")
+                .long("event-json")
+                .value_name("JSON")
+                .help("The event that started this run (with --params-json); empty for none"),
+        )
+}
+
+/// `--triggered-by FLOW/RUN_ID` (`run` and `step`): `None` when absent or empty.
+pub(super) fn triggered_by(matches: &ArgMatches) -> anyhow::Result<Option<Trigger>> {
+    matches
+        .get_one::<String>("triggered-by")
+        .filter(|t| !t.is_empty())
+        .map(|t| Trigger::parse(t).map_err(|e| anyhow::anyhow!("--triggered-by: {e}")))
+        .transpose()
+}
+
+/// `--event-json JSON`: `None` when absent or empty; else a JSON object.
+fn event_json(matches: &ArgMatches) -> anyhow::Result<Option<serde_json::Value>> {
+    let Some(text) = matches
+        .get_one::<String>("event-json")
+        .filter(|t| !t.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let event: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        anyhow::anyhow!("--event-json is not JSON ({e}): pass the event as a JSON object")
+    })?;
+    if !event.is_object() {
+        bail!("--event-json is not a JSON object: pass the event as a JSON object, `{{\"detail\": ...}}`");
+    }
+    Ok(Some(event))
 }
 
 /// Runs `step`: the task its arguments name, with its log captured into the datastore.
@@ -74,6 +115,8 @@ pub(super) async fn run<F: Flow>(
         index: matches.get_one::<String>("index").expect("default").clone(),
         origin_run_id: origin,
         params_json: matches.get_one::<String>("params-json").cloned(),
+        trigger: triggered_by(matches)?,
+        event: event_json(matches)?,
         attempt: batch_attempt(),
         capture_output: true,
     };

@@ -101,6 +101,7 @@ fn run_status_word(status: RunStatus) -> &'static str {
         RunStatus::Running => "running",
         RunStatus::Succeeded => "succeeded",
         RunStatus::Failed => "failed",
+        RunStatus::TimedOut => "timed out",
     }
 }
 

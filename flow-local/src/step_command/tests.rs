@@ -54,6 +54,8 @@ async fn job(store: &Arc<FsStore>, run: &str, step: &str, params: Option<&str>) 
         index: "0".to_string(),
         origin_run_id: None,
         params_json: params.map(str::to_string),
+        trigger: None,
+        event: None,
         attempt: 0,
         capture_output: false,
     };

@@ -66,6 +66,7 @@ fn executor(dir: &std::path::Path, max_num_splits: usize) -> TaskExecutor<Outcom
         run_id: RunId::generate(),
         params: Arc::default(),
         max_num_splits,
+        started_by: Default::default(),
     }
 }
 
