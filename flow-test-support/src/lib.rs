@@ -5,6 +5,8 @@
 //!   `scripts/install-test-tools.sh` installs it; a missing tool fails the test, never skips it.
 //! * [`asl_validator`]: the npm `asl-validator`'s verdict on one state machine definition.
 //! * [`open_in_chromium`]: a page's DOM, console messages and screenshot in headless Chromium.
+//! * [`iam`]: an IAM policy evaluator (Allow statements, wildcards, string conditions), to check
+//!   logged AWS calls against generated policies.
 //!
 //! Graph builders are not here: they are constructors of flow-graph itself
 //! (`StepSpec::next`, `StepSpec::split`, `StepSpec::foreach`, `StepSpec::switch`,
@@ -20,6 +22,7 @@
 mod asl;
 mod chromium;
 mod example;
+pub mod iam;
 mod tools;
 
 pub use asl::asl_validator;
