@@ -34,6 +34,9 @@ Project additions (not in the shared copy):
                                  UpdateStateMachine runs the previous definition (AWS "UpdateStateMachine")
   MOTO_S3_DENY_LIST=1            a caller without s3:ListBucket: GetObject/HeadObject of a missing key -> 403
                                  AccessDenied (not 404), ListObjects -> 403 (AWS "GetObject")
+  MOTO_REQUEST_LOG=PATH          one JSON line per AWS call: principal (access key), IAM action, resources, condition
+                                 keys, and the calls moto leaves implicit (request_log.py); Batch jobs sign as
+                                 job-<job role name>
 """
 import os, sys, tempfile, uuid
 import moto
@@ -175,7 +178,9 @@ if os.environ.get("MOTO_BATCH_RUN_LOCAL") == "1":
         cmd = [_subst(job.parameters, str(x)) for x in (ov.get("command") or cp.get("command") or [])]
         region, port = job.job_definition._region, settings.moto_server_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # never leak real AWS config
-        env.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="test",
+        # the job role's own access key: the request log (request_log.py) attributes the job's calls to that role
+        job_key = "job-" + (cp.get("jobRoleArn") or "none").rpartition("/")[2]
+        env.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID=job_key,
                    AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION=region, AWS_REGION=region)
         env.update({e["name"]: str(e["value"]) for e in cp.get("environment", []) + (ov.get("environment") or [])})
         env.update(AWS_BATCH_JOB_ID=job.job_id, AWS_BATCH_JOB_ATTEMPT=str(n), AWS_BATCH_JQ_NAME=job.job_queue.name)
@@ -433,6 +438,14 @@ if os.environ.get("MOTO_S3_DENY_LIST") == "1":
     _S3R.head_object = _head_denied
     def _list_denied(self, *a, **kw): raise _S3Denied()
     _S3R.list_objects = _S3R.list_objects_v2 = _list_denied
+
+# ---- 10. (project) MOTO_REQUEST_LOG=PATH: one JSON line per AWS call (principal, IAM action, resources, condition
+# keys), for the proof that the generated IAM policies allow every call (request_log.py, tests/sfn_policy_proof.rs).
+if os.environ.get("MOTO_REQUEST_LOG"):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    import request_log
+    request_log.install(os.environ["MOTO_REQUEST_LOG"])
 
 # ---- start moto_server (it sets MOTO_PORT from -p when unset; SFN integrations call back on that port)
 from moto.server import main
