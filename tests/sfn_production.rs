@@ -1,10 +1,8 @@
 //! Production conditions all at once, on the strict emulator: SubmitJob throttled to a few
 //! calls per second, a Spot reclaim of every few jobs' first attempt, and DescribeExecution's
-//! eventual consistency. Three flows are created and run side by side with `trigger --wait`:
-//! a nested foreach with a split inside, a 60-item foreach and a caught foreach. (The step
-//! that times out then succeeds runs in tests/sfn_faults.rs without throttling: under it,
-//! moto's Parallel state turns a branch error into an invalid `States.Runtime` error name and
-//! fails the run, a defect of the emulator.) Each must SUCCEED with the
+//! eventual consistency. Four flows are created and run side by side with `trigger --wait`:
+//! a nested foreach with a split inside, a 60-item foreach, a caught foreach, and a step whose
+//! first attempt hangs past its 61 s timeout and then succeeds. Each must SUCCEED with the
 //! end state a local run of the same flow leaves; one runs under an 80-character state
 //! machine name (the EventBridge and naming limits of the real services).
 
@@ -17,6 +15,8 @@ mod caught_foreach;
 mod foreach;
 #[path = "../examples/split_in_foreach.rs"]
 mod split_in_foreach;
+#[path = "../examples/timeout_retry.rs"]
+mod timeout_retry;
 
 use emulator::{examples_dir, runtime, Aws};
 use flow_core::client::Client;
@@ -25,6 +25,9 @@ use flow_core::{Flow, RunId};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
+
+/// What a hanging attempt of `timeout_retry` blocks for: past its steps' 61 s timeout.
+const HANG: (&str, &str) = ("TIMEOUT_RETRY_HANG_SECS", "75");
 
 /// The end state of a stored run, as JSON.
 fn end_state<F: Flow>(store: Arc<dyn ObjectStore>, run: &str) -> serde_json::Value {
@@ -42,6 +45,7 @@ fn local_end_state<F: Flow>(example: &str, args: &[&str], dir: &Path) -> serde_j
         .args(["run", "-q", "--datastore"])
         .arg(dir)
         .args(args)
+        .env(HANG.0, HANG.1)
         .env_remove("FLOW_DATASTORE")
         .output()
         .expect("the example runs");
@@ -87,9 +91,9 @@ fn remote_end_state<F: Flow>(
 }
 
 #[test]
-fn three_flows_succeed_under_throttling_spot_reclaims_and_describe_lag_as_locally() {
+fn four_flows_succeed_under_throttling_spot_reclaims_and_describe_lag_as_locally() {
     let aws = Aws::start(
-        &[],
+        &[HANG],
         &[
             ("MOTO_BATCH_SUBMIT_TPS", "4"),
             ("MOTO_BATCH_HOST_FAILURE_EVERY", "5"),
@@ -158,7 +162,23 @@ fn three_flows_succeed_under_throttling_spot_reclaims_and_describe_lag_as_locall
             );
             ("caught_foreach", remote, local)
         });
-        for flow in [nested, wide, caught] {
+        let timeout = scope.spawn(|| {
+            let remote = remote_end_state::<timeout_retry::TimeoutRetryFlow>(
+                &aws,
+                "timeout_retry",
+                &[],
+                None,
+            );
+            let local = local_end_state::<timeout_retry::TimeoutRetryFlow>(
+                "timeout_retry",
+                &[],
+                &local("timeout"),
+            );
+            assert_eq!(remote["retried_on"], 1, "{remote}");
+            assert_eq!(remote["caught_finished"], false, "{remote}");
+            ("timeout_retry", remote, local)
+        });
+        for flow in [nested, wide, caught, timeout] {
             let (example, remote, local) = flow.join().expect("the flow's thread");
             assert_eq!(
                 remote, local,

@@ -439,6 +439,29 @@ if os.environ.get("MOTO_S3_DENY_LIST") == "1":
     def _list_denied(self, *a, **kw): raise _S3Denied()
     _S3R.list_objects = _S3R.list_objects_v2 = _list_denied
 
+# ---- 8. (project) A Parallel branch or an inline Map iteration that fails with a `States.*` error (a
+# States.TaskFailed from a throttled SubmitJob, a States.Timeout) fails the Parallel/Map state with that same
+# error. AWS ("Parallel workflow state": "If any branch fails, because of an unhandled error or by transitioning
+# to a Fail state, the entire Parallel state fails"; the error keeps its name so an outer Catch/Retry on
+# States.TaskFailed matches it). moto re-raised the branch's error as a CustomErrorName, which refuses names
+# starting with "States." and so replaced every such error with an invalid States.Runtime.
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import \
+    CustomErrorName as _CustomErrorName, ILLEGAL_CUSTOM_ERROR_PREFIX as _STATES_PREFIX
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import \
+    StatesErrorName as _StatesErrorName
+from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl as _branches
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker as _iteration
+from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName as _ErrorName
+def _propagated_error_name(error_name=None):
+    if error_name is not None and str(error_name).startswith(_STATES_PREFIX):
+        try:
+            return _StatesErrorName.from_name(str(error_name))
+        except ValueError:  # a States.* name the parser does not model: keep it as it is
+            return _ErrorName(error_name=str(error_name))
+    return _CustomErrorName(error_name=error_name)
+_branches.CustomErrorName = _propagated_error_name
+_iteration.CustomErrorName = _propagated_error_name
+
 # ---- 10. (project) MOTO_REQUEST_LOG=PATH: one JSON line per AWS call (principal, IAM action, resources, condition
 # keys), for the proof that the generated IAM policies allow every call (request_log.py, tests/sfn_policy_proof.rs).
 if os.environ.get("MOTO_REQUEST_LOG"):
