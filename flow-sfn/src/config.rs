@@ -6,7 +6,11 @@
 //!
 //! Longer than most modules because it is one cohesive thing: every deployment setting with its flag, variable, default and validation, so the settings table in the docs maps onto one file.
 
+pub mod stack;
+
 use crate::compile::names::is_valid_state_machine_name;
+use crate::infra::fargate::FargateJobSettings;
+use crate::infra::Compute;
 use flow_graph::FlowGraph;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,7 +31,13 @@ pub const MAX_DISTRIBUTED_MAP_CONCURRENCY: u32 = 10_000;
 /// The `step-functions` flags, each with an environment-variable fallback.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SfnArgs {
-    /// Container image of the Batch jobs; the flow's binary must be on its PATH.
+    /// CloudFormation stack made from `step-functions infra`: its outputs give every setting
+    /// not passed as a flag or variable (queue, roles, datastore, compute, and the image
+    /// `<RepositoryUri>:latest`).
+    #[arg(long, env = "FLOW_SFN_STACK", value_name = "STACK")]
+    pub stack: Option<String>,
+    /// Container image of the Batch jobs; the flow's binary must be on its PATH
+    /// [default with --stack: <RepositoryUri>:latest].
     #[arg(long, env = "FLOW_SFN_IMAGE", value_name = "IMAGE")]
     pub image: Option<String>,
     /// AWS Batch job queue (name or ARN) the steps are submitted to.
@@ -39,6 +49,25 @@ pub struct SfnArgs {
     /// IAM role ARN the Batch jobs run as (optional).
     #[arg(long, env = "FLOW_SFN_JOB_ROLE_ARN", value_name = "ARN")]
     pub job_role_arn: Option<String>,
+    /// IAM role ARN the EventBridge schedule starts runs as (trusted by
+    /// events.amazonaws.com); needed to deploy a flow with a `schedule`.
+    #[arg(long, env = "FLOW_SFN_SCHEDULE_ROLE", value_name = "ARN")]
+    pub schedule_role: Option<String>,
+    /// Kind of Batch compute the job queue runs on: Fargate kinds get Fargate job
+    /// definitions [default: the stack's, else ec2].
+    #[arg(long, env = "FLOW_SFN_COMPUTE", value_enum, value_name = "KIND")]
+    pub compute: Option<Compute>,
+    /// IAM role ARN Fargate uses to pull the image and write the logs (Fargate only).
+    #[arg(long, env = "FLOW_SFN_EXECUTION_ROLE", value_name = "ARN")]
+    pub execution_role: Option<String>,
+    /// CloudWatch Logs group of the Fargate jobs [default: the stack's LogGroup, else
+    /// Batch's /aws/batch/job].
+    #[arg(long, env = "FLOW_SFN_LOG_GROUP", value_name = "NAME")]
+    pub log_group: Option<String>,
+    /// Give Fargate jobs a public IP (a public subnet without a NAT gateway needs one to
+    /// pull the image).
+    #[arg(long, env = "FLOW_SFN_ASSIGN_PUBLIC_IP")]
+    pub assign_public_ip: bool,
     /// Datastore root the steps read and write: s3://bucket[/prefix].
     #[arg(long, env = "FLOW_SFN_DATASTORE", value_name = "S3_URI")]
     pub datastore: Option<String>,
@@ -120,6 +149,21 @@ pub const ROLE_ARN: Setting = Setting {
     what: "the IAM role ARN of the state machine",
     flag: "--role-arn",
     env: "FLOW_SFN_ROLE_ARN",
+};
+/// The schedule role setting.
+pub const SCHEDULE_ROLE: Setting = Setting {
+    what: "the IAM role ARN of the flow's EventBridge schedule (trusted by \
+           events.amazonaws.com; a stack made by `step-functions infra` for a scheduled flow \
+           has it as its ScheduleRoleArn output)",
+    flag: "--schedule-role",
+    env: "FLOW_SFN_SCHEDULE_ROLE",
+};
+/// The Fargate execution role setting.
+pub const EXECUTION_ROLE: Setting = Setting {
+    what: "the Fargate execution role ARN (a stack made by `step-functions infra --compute \
+           fargate` has it as its ExecutionRoleArn output)",
+    flag: "--execution-role",
+    env: "FLOW_SFN_EXECUTION_ROLE",
 };
 /// The region setting.
 pub const REGION: Setting = Setting {
@@ -353,6 +397,12 @@ pub struct DeployConfig {
     /// `--aws-tag` tags of the deployed resources (the flow's own tags are added by
     /// [`DeployConfig::resource_tags`]).
     pub aws_tags: Vec<AwsTag>,
+    /// The kind of compute the job queue runs on.
+    pub compute: Compute,
+    /// How Fargate jobs are set up: `Some` exactly when `compute` is a Fargate kind.
+    pub fargate: Option<FargateJobSettings>,
+    /// IAM role of the EventBridge schedule (required to deploy a scheduled flow).
+    pub schedule_role_arn: Option<String>,
 }
 
 /// The tag naming the flow a deployed resource belongs to.
@@ -380,6 +430,9 @@ impl DeployConfig {
             default_memory_mb: DEFAULT_MEMORY_MB,
             max_foreach_concurrency: DEFAULT_MAX_FOREACH_CONCURRENCY,
             aws_tags: Vec::new(),
+            compute: Compute::Ec2,
+            fargate: None,
+            schedule_role_arn: None,
         }
     }
 
@@ -421,6 +474,13 @@ impl DeployConfig {
         self.state_machine_role_arn
             .as_deref()
             .ok_or(ConfigError::Missing(ROLE_ARN))
+    }
+
+    /// The schedule's role, or an error naming its flag, variable and stack output.
+    pub fn require_schedule_role_arn(&self) -> Result<&str, ConfigError> {
+        self.schedule_role_arn
+            .as_deref()
+            .ok_or(ConfigError::Missing(SCHEDULE_ROLE))
     }
 
     /// The region, or an error naming its flag and variables.
@@ -469,6 +529,14 @@ impl SfnArgs {
         for (value, flag) in [
             (&self.role_arn, "--role-arn / FLOW_SFN_ROLE_ARN"),
             (&self.job_role_arn, "--job-role-arn / FLOW_SFN_JOB_ROLE_ARN"),
+            (
+                &self.schedule_role,
+                "--schedule-role / FLOW_SFN_SCHEDULE_ROLE",
+            ),
+            (
+                &self.execution_role,
+                "--execution-role / FLOW_SFN_EXECUTION_ROLE",
+            ),
         ] {
             if let Some(arn) = value {
                 check_role_arn(arn, flag)?;
@@ -525,7 +593,29 @@ impl SfnArgs {
             .clone()
             .or_else(|| std::env::var("AWS_REGION").ok())
             .filter(|r| !r.is_empty());
+        let compute = self.compute.unwrap_or_default();
+        let fargate = if compute.is_fargate() {
+            let execution_role_arn = self
+                .execution_role
+                .clone()
+                .ok_or(ConfigError::Missing(EXECUTION_ROLE))?;
+            let log_group = self.log_group.clone().filter(|g| !g.is_empty());
+            if let Some(group) = &log_group {
+                check_log_group(group)?;
+            }
+            Some(FargateJobSettings {
+                execution_role_arn,
+                assign_public_ip: self.assign_public_ip,
+                platform_version: None,
+                log_group,
+            })
+        } else {
+            None
+        };
         Ok(DeployConfig {
+            compute,
+            fargate,
+            schedule_role_arn: self.schedule_role.clone(),
             state_machine_name,
             datastore,
             image,
@@ -552,6 +642,25 @@ fn check_role_arn(arn: &str, flag: &'static str) -> Result<(), ConfigError> {
             flag,
             arn,
             "write arn:aws:iam::<account>:role/<name>",
+        ))
+    }
+}
+
+/// CloudWatch Logs group names: 1 to 512 characters of `[.\-_/#A-Za-z0-9]` (CloudWatch
+/// Logs API reference, "CreateLogGroup").
+fn check_log_group(group: &str) -> Result<(), ConfigError> {
+    let ok = (1..=512).contains(&group.len())
+        && group
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "log group",
+            "--log-group / FLOW_SFN_LOG_GROUP",
+            group,
+            "1 to 512 characters of letters, digits and . _ - / #",
         ))
     }
 }

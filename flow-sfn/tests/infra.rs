@@ -218,6 +218,7 @@ fn resolve(value: &Value) -> Value {
             ("${AWS::Partition}", "aws"),
             ("${AWS::Region}", "us-east-1"),
             ("${AWS::AccountId}", "123456789012"),
+            ("${AWS::StackName}", "flowrs-stack"),
             ("${DatastoreBucket}", "flowrs-datastore"),
             (
                 "${JobQueue}",
@@ -333,7 +334,7 @@ fn every_policy_passes_parliament() {
                 );
                 // What `create --print-policy` would print, from an account's resources.
                 let scope = PolicyScope::new(graph, "Flow", "runs", compute, kms);
-                let bindings = Bindings::account(&scope, &account());
+                let bindings = Bindings::account(&scope, &account()).with_stack("flowrs-stack");
                 for principal in Principal::ALL.into_iter().filter(|p| scope.has(*p)) {
                     if let Some(policy) = policy_document(principal, &scope, &bindings).unwrap() {
                         write(format!("{tag}-{principal:?}"), &policy);

@@ -234,6 +234,11 @@ impl Aws {
                 self.emulator.role_arn.clone(),
             ),
             ("FLOW_SFN_DATASTORE".to_string(), self.datastore.clone()),
+            // Scheduled flows need the schedule's own role; the emulator trusts any role.
+            (
+                "FLOW_SFN_SCHEDULE_ROLE".to_string(),
+                self.emulator.role_arn.clone(),
+            ),
         ]);
         env
     }

@@ -15,8 +15,9 @@ use super::schedule::{self, ScheduleRemoval};
 use crate::compile::Deployment;
 use crate::config::AwsTag;
 use aws_sdk_batch::types::{
-    ContainerProperties, EvaluateOnExit, JobDefinitionType, JobTimeout, KeyValuePair,
-    ResourceRequirement, ResourceType, RetryAction, RetryStrategy,
+    AssignPublicIp, ContainerProperties, EvaluateOnExit, FargatePlatformConfiguration,
+    JobDefinitionType, JobTimeout, KeyValuePair, LogConfiguration, LogDriver, NetworkConfiguration,
+    PlatformCapability, ResourceRequirement, ResourceType, RetryAction, RetryStrategy,
 };
 use aws_sdk_sfn::types::{RoutingConfigurationListItem, Tag as SfnTag};
 use serde_json::Value;
@@ -90,6 +91,7 @@ const JOB_DEFINITION_FIELDS: &[&str] = &[
     "retryStrategy",
     "timeout",
     "propagateTags",
+    "platformCapabilities",
 ];
 const CONTAINER_FIELDS: &[&str] = &[
     "image",
@@ -97,6 +99,10 @@ const CONTAINER_FIELDS: &[&str] = &[
     "jobRoleArn",
     "resourceRequirements",
     "environment",
+    "executionRoleArn",
+    "networkConfiguration",
+    "fargatePlatformConfiguration",
+    "logConfiguration",
 ];
 const RETRY_FIELDS: &[&str] = &["attempts", "evaluateOnExit"];
 
@@ -155,6 +161,32 @@ async fn register_job_definition(
                 .build(),
         );
     }
+    // Fargate jobs (infra::fargate::job_definition_fields).
+    if let Some(role) = string(c, "executionRoleArn") {
+        container = container.execution_role_arn(role);
+    }
+    if let Some(assign) = c["networkConfiguration"]["assignPublicIp"].as_str() {
+        container = container.network_configuration(
+            NetworkConfiguration::builder()
+                .assign_public_ip(AssignPublicIp::from(assign))
+                .build(),
+        );
+    }
+    if let Some(version) = c["fargatePlatformConfiguration"]["platformVersion"].as_str() {
+        container = container.fargate_platform_configuration(
+            FargatePlatformConfiguration::builder()
+                .platform_version(version)
+                .build(),
+        );
+    }
+    let log = &c["logConfiguration"];
+    if let Some(driver) = log["logDriver"].as_str() {
+        let mut configuration = LogConfiguration::builder().log_driver(LogDriver::from(driver));
+        for (key, value) in log["options"].as_object().into_iter().flatten() {
+            configuration = configuration.options(key, value.as_str().unwrap_or_default());
+        }
+        container = container.log_configuration(configuration.build());
+    }
     for e in c["environment"].as_array().into_iter().flatten() {
         container = container.environment(
             KeyValuePair::builder()
@@ -170,6 +202,12 @@ async fn register_job_definition(
         .r#type(JobDefinitionType::Container)
         .container_properties(container.build())
         .propagate_tags(definition["propagateTags"].as_bool().unwrap_or(false))
+        .set_platform_capabilities(definition["platformCapabilities"].as_array().map(|kinds| {
+            kinds
+                .iter()
+                .map(|k| PlatformCapability::from(k.as_str().unwrap_or_default()))
+                .collect()
+        }))
         .set_tags(Some(
             tags.iter()
                 .map(|t| (t.key.clone(), t.value.clone()))
@@ -232,14 +270,24 @@ async fn active_job_definition(
         .map(str::to_string))
 }
 
-/// Registers the job definitions, creates or updates the state machine and publishes it
-/// as the live version, and creates, updates or removes its schedule; everything is tagged
-/// with `tags`.
+/// A flow's schedule: when it runs, and the role EventBridge starts the runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule<'a> {
+    /// The `schedule` expression, `cron(..)` or `rate(..)`.
+    pub expression: &'a str,
+    /// The schedule's own role, trusted by `events.amazonaws.com` (the state machine's role
+    /// is trusted by `states.amazonaws.com` only, so EventBridge could not assume it).
+    pub role_arn: &'a str,
+}
+
+/// Registers the job definitions, creates or updates the state machine (running as
+/// `role_arn`) and publishes it as the live version, and creates, updates or removes its
+/// schedule; everything is tagged with `tags`.
 pub async fn create(
     clients: &AwsClients,
     deployment: &Deployment,
     role_arn: &str,
-    schedule: Option<&str>,
+    schedule: Option<Schedule<'_>>,
     tags: &[AwsTag],
 ) -> Result<Deployed, AwsError> {
     let mut registered = Vec::new();
@@ -274,10 +322,20 @@ pub async fn create(
     let alias_arn = point_alias(clients, &arn, &version_arn).await?;
     prune_versions(clients, &arn, &version_arn).await?;
     let (schedule_rule, foreign_rule) = match schedule {
-        Some(expression) => {
-            let rule =
-                schedule::put_schedule(clients, name, &arn, &alias_arn, role_arn, expression, tags)
-                    .await?;
+        Some(Schedule {
+            expression,
+            role_arn: schedule_role,
+        }) => {
+            let rule = schedule::put_schedule(
+                clients,
+                name,
+                &arn,
+                &alias_arn,
+                schedule_role,
+                expression,
+                tags,
+            )
+            .await?;
             (Some(rule), None)
         }
         None => match schedule::remove_schedule(clients, name, &arn).await? {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod operate;
 pub mod s3_store;
 pub mod schedule;
+pub mod stack;
 
 pub use clients::{load, AwsClients};
 pub use error::AwsError;

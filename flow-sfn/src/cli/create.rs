@@ -1,14 +1,18 @@
 //! `step-functions create`: compile the flow and deploy it, or with `--only-json` print
-//! what would be deployed.
+//! what would be deployed, or with `--print-policy` the IAM policy its deployer needs.
 
 use super::with_settings;
-use crate::aws::{self, bucket::require_bucket};
+use crate::aws::{self, bucket::require_bucket, deploy::Schedule};
 use crate::compile::{compile, Deployment};
-use crate::config::{DeployConfig, SfnArgs};
+use crate::config::{ConfigError, DeployConfig, SfnArgs};
+use crate::infra::policy::AccountResources;
+use crate::infra::{policy_document, Bindings, PolicyScope, Principal};
+use crate::json::to_canonical_pretty;
 use anyhow::{bail, Context};
 use clap::{Arg, ArgAction, ArgMatches, Command, FromArgMatches};
 use flow_core::graph::{Analysis, FlowGraph};
 use flow_core::Flow;
+use serde_json::Value;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -35,8 +39,25 @@ pub(super) fn command() -> Command {
                         "With --only-json: print {state_machine_name, definition, \
                          job_definitions} instead of the definition alone",
                     ),
+            )
+            .arg(
+                Arg::new("print-policy")
+                    .long("print-policy")
+                    .action(ArgAction::SetTrue)
+                    .conflicts_with("only-json")
+                    .help(
+                        "Print the IAM policy that whoever runs create, trigger, status, \
+                         list-runs, resume, terminate and delete needs for this flow and these \
+                         settings, instead of deploying (the account is the state machine \
+                         role's)",
+                    ),
             ),
     )
+}
+
+/// Whether `create` only prints (`--only-json`, `--print-policy`) and deploys nothing.
+pub(super) fn prints_only(create: &ArgMatches) -> bool {
+    create.get_flag("only-json") || create.get_flag("print-policy")
 }
 
 /// Compiles a flow for these settings, naming the flow when it cannot.
@@ -50,24 +71,39 @@ fn compile_flow(
 }
 
 /// Runs `create`: deploys flow `F` (job definitions, state machine, schedule) and prints the
-/// state machine's ARN.
-pub(super) async fn create<F: Flow>(args: &SfnArgs) -> anyhow::Result<ExitCode> {
+/// state machine's ARN; with `--only-json` or `--print-policy` (`matches`) prints instead.
+pub(super) async fn create<F: Flow>(
+    args: &SfnArgs,
+    matches: &ArgMatches,
+) -> anyhow::Result<ExitCode> {
     let graph = F::graph();
+    if prints_only(matches) {
+        return print(
+            graph,
+            F::analysis(),
+            args,
+            matches,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        );
+    }
     let config = args.resolve(&graph.name)?;
     let role = config.require_role_arn()?.to_string();
+    // EventBridge cannot assume the state machine's role (trusted by states.amazonaws.com
+    // only): a scheduled flow needs the schedule's own role before anything is deployed.
+    let schedule = match graph.schedule.as_deref() {
+        Some(expression) => Some(Schedule {
+            expression,
+            role_arn: config.require_schedule_role_arn()?,
+        }),
+        None => None,
+    };
     // The schedule rule's owner tag is one more on top of these.
     let tags = config.resource_tags(graph, 1)?;
     let deployment = compile_flow(graph, F::analysis(), &config)?;
     let clients = aws::load(config.region.as_deref()).await?;
     require_bucket(&clients, &config.datastore).await?;
-    let deployed = aws::deploy::create(
-        &clients,
-        &deployment,
-        &role,
-        graph.schedule.as_deref(),
-        &tags,
-    )
-    .await?;
+    let deployed = aws::deploy::create(&clients, &deployment, &role, schedule, &tags).await?;
     eprint!("{}", deployment.report.to_text());
     let schedule = match (&deployed.schedule_rule, &graph.schedule) {
         (Some(rule), Some(expression)) => {
@@ -111,23 +147,122 @@ pub fn run_for_graph(
     log: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     match matches.subcommand() {
-        Some(("create", create)) if create.get_flag("only-json") => {
-            let config = SfnArgs::from_arg_matches(create)?.resolve(&graph.name)?;
-            let deployment = compile_flow(graph, analysis, &config)?;
-            let json = if create.get_flag("job-definitions") {
-                deployment.bundle_json()
-            } else {
-                deployment.definition_json()
-            };
-            writeln!(out, "{json}")?;
-            write!(log, "{}", deployment.report.to_text())?;
-            Ok(ExitCode::SUCCESS)
+        Some(("create", create)) if prints_only(create) => {
+            let args = SfnArgs::from_arg_matches(create)?;
+            if args.stack.is_some() {
+                bail!(
+                    "--stack reads the stack from AWS: use `run_step_functions_command`, or pass \
+                     the settings as flags"
+                );
+            }
+            print(graph, analysis, &args, create, out, log)
         }
         Some((name, _)) => {
             bail!("`step-functions {name}` needs AWS: use `run_step_functions_command`")
         }
         None => bail!("missing subcommand: run `step-functions --help`"),
     }
+}
+
+/// `create --only-json` (the definition, or with `--job-definitions` the bundle) or
+/// `create --print-policy` (the deployer's policy), written to `out`; the compile report
+/// goes to `log`.
+fn print(
+    graph: &FlowGraph,
+    analysis: &Analysis,
+    args: &SfnArgs,
+    create: &ArgMatches,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    if create.get_flag("print-policy") {
+        let policy = deployer_policy(graph, args)?;
+        writeln!(out, "{}", to_canonical_pretty(&policy).trim_end())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = args.resolve(&graph.name)?;
+    let deployment = compile_flow(graph, analysis, &config)?;
+    let json = if create.get_flag("job-definitions") {
+        deployment.bundle_json()
+    } else {
+        deployment.definition_json()
+    };
+    writeln!(out, "{json}")?;
+    write!(log, "{}", deployment.report.to_text())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The partition and account id of an IAM role ARN, `arn:<partition>:iam::<account>:role/..`.
+fn role_account(arn: &str) -> Result<(String, String), ConfigError> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, _]
+            if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Ok((partition.to_string(), account.to_string()))
+        }
+        _ => Err(ConfigError::Invalid {
+            setting: "IAM role ARN",
+            flag: "--role-arn / FLOW_SFN_ROLE_ARN",
+            value: arn.to_string(),
+            why: "the deployer's policy names the account of the state machine's role: write \
+                  arn:aws:iam::<12-digit account id>:role/<name>"
+                .to_string(),
+        }),
+    }
+}
+
+/// The IAM policy of whoever deploys and operates `graph` with these settings: the
+/// deployer's rows of the permissions table, bound to the flow's resources in the account of
+/// the state machine's role (and the stack's, with `--stack`).
+fn deployer_policy(graph: &FlowGraph, args: &SfnArgs) -> anyhow::Result<Value> {
+    // The image is no part of the policy: every other setting is checked as `create` would.
+    let mut settings = args.clone();
+    settings.image.get_or_insert_with(|| "unused".to_string());
+    let config = settings.resolve(&graph.name)?;
+    let role = config.require_role_arn()?;
+    let region = config.require_region()?;
+    let (partition, account_id) = role_account(role)?;
+    let schedule_role_arn = match graph.schedule {
+        Some(_) => Some(config.require_schedule_role_arn()?.to_string()),
+        None => None,
+    };
+    let scope = PolicyScope::new(
+        graph,
+        &config.state_machine_name,
+        config.datastore.prefix(),
+        config.compute,
+        None,
+    );
+    let account = AccountResources {
+        partition,
+        region: region.to_string(),
+        account_id: Some(account_id),
+        bucket: config.datastore.bucket().to_string(),
+        job_queue: config.job_queue.clone(),
+        state_machine_role_arn: role.to_string(),
+        job_role_arn: config.job_role_arn.clone(),
+        schedule_role_arn,
+        execution_role_arn: config
+            .fargate
+            .as_ref()
+            .map(|f| f.execution_role_arn.clone()),
+        repository: None,
+        log_group: None,
+    };
+    let mut bindings = Bindings::account(&scope, &account);
+    if let Some(stack) = args.stack.as_deref().filter(|s| !s.is_empty()) {
+        bindings = bindings.with_stack(stack);
+    }
+    let policy = policy_document(Principal::Deployer, &scope, &bindings)
+        .with_context(|| {
+            format!(
+                "cannot build the deployer's policy of flow `{}`",
+                graph.name
+            )
+        })?
+        .expect("the deployer always has permissions");
+    Ok(policy)
 }
 
 #[cfg(test)]
@@ -183,7 +318,8 @@ mod tests {
         let (result, out, log) = run(&argv);
         assert_eq!(result.unwrap(), ExitCode::SUCCESS);
         let definition: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(definition["StartAt"], "initialize-run");
+        let start = definition["StartAt"].as_str().unwrap();
+        assert!(definition["States"].get(start).is_some(), "{out}");
         assert!(log.contains("the run's execution"), "{log}");
         assert_eq!(run(&argv).1, out, "two runs printed different bytes");
     }
@@ -205,7 +341,8 @@ mod tests {
         let bundle: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(bundle["state_machine_name"], "CliFlow");
         assert_eq!(bundle["job_definitions"].as_array().unwrap().len(), 1);
-        assert_eq!(bundle["definition"]["StartAt"], "initialize-run");
+        let start = bundle["definition"]["StartAt"].as_str().unwrap();
+        assert!(bundle["definition"]["States"].get(start).is_some(), "{out}");
     }
 
     #[test]
@@ -217,5 +354,153 @@ mod tests {
             "{error}"
         );
         assert!(out.is_empty(), "{out}");
+    }
+
+    fn with_settings(args: &[&'static str]) -> Vec<&'static str> {
+        ["flow", "step-functions", "create"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .chain(SETTINGS)
+            .collect()
+    }
+
+    const EXEC_ROLE: &str = "arn:aws:iam::123456789012:role/exec";
+
+    #[test]
+    fn fargate_job_definitions_show_the_fargate_fields() {
+        let (result, out, _) = run(&with_settings(&[
+            "--only-json",
+            "--job-definitions",
+            "--compute",
+            "fargate",
+            "--execution-role",
+            EXEC_ROLE,
+            "--log-group",
+            "flow-logs",
+            "--assign-public-ip",
+        ]));
+        result.unwrap();
+        let bundle: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let definition = &bundle["job_definitions"][0];
+        assert_eq!(
+            definition["platformCapabilities"],
+            serde_json::json!(["FARGATE"])
+        );
+        let container = &definition["containerProperties"];
+        assert_eq!(container["executionRoleArn"], EXEC_ROLE);
+        assert_eq!(
+            container["networkConfiguration"]["assignPublicIp"],
+            "ENABLED"
+        );
+        assert_eq!(
+            container["logConfiguration"]["options"]["awslogs-group"],
+            "flow-logs"
+        );
+        assert_eq!(
+            container["resourceRequirements"],
+            serde_json::json!([
+                {"type": "VCPU", "value": "1"},
+                {"type": "MEMORY", "value": "4096"}
+            ])
+        );
+    }
+
+    #[test]
+    fn fargate_without_an_execution_role_is_refused() {
+        let (result, _, _) = run(&with_settings(&[
+            "--only-json",
+            "--compute",
+            "fargate-spot",
+        ]));
+        let error = result.unwrap_err().to_string();
+        assert!(
+            error.contains("Fargate execution role")
+                && error.contains("--execution-role")
+                && error.contains("FLOW_SFN_EXECUTION_ROLE"),
+            "{error}"
+        );
+        // A default size Fargate does not offer names the step and the valid values.
+        let (result, _, _) = run(&with_settings(&[
+            "--only-json",
+            "--compute",
+            "fargate",
+            "--execution-role",
+            EXEC_ROLE,
+            "--memory",
+            "1024",
+        ]));
+        let error = format!("{:#}", result.unwrap_err());
+        assert!(
+            error.contains("step `start` has `1024 MiB by default (--memory)`")
+                && error.contains("2048, 3072"),
+            "{error}"
+        );
+    }
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/states";
+
+    #[test]
+    fn print_policy_prints_the_deployers_policy_in_the_roles_account() {
+        let (result, out, _) = run(&with_settings(&[
+            "--print-policy",
+            "--role-arn",
+            ROLE,
+            "--job-role-arn",
+            "arn:aws:iam::123456789012:role/jobs",
+            "--region",
+            "eu-west-1",
+        ]));
+        result.unwrap();
+        let policy: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let statements = policy["Statement"].as_array().unwrap();
+        let sids: Vec<&str> = statements
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap())
+            .collect();
+        // No stack given: no DescribeStacks; no schedule, foreach, Fargate or KMS key either.
+        let expected: Vec<&str> = crate::infra::policy::permissions_of(Principal::Deployer)
+            .filter(|p| {
+                p.needed == crate::infra::policy::Needed::Always && p.sid != "ReadStackOutputs"
+            })
+            .map(|p| p.sid)
+            .collect();
+        assert_eq!(sids, expected);
+        assert!(out.contains("arn:aws:states:eu-west-1:123456789012:stateMachine:CliFlow"));
+        assert!(out.contains("arn:aws:s3:::bucket/p/CliFlow/*"), "{out}");
+        assert!(!out.contains("${"), "{out}");
+    }
+
+    #[test]
+    fn print_policy_needs_the_role_and_region_and_a_role_arn_with_an_account() {
+        let (result, _, _) = run(&with_settings(&["--print-policy", "--region", "eu-west-1"]));
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("--role-arn"), "{error}");
+        let (result, _, _) = run(&with_settings(&[
+            "--print-policy",
+            "--region",
+            "eu-west-1",
+            "--role-arn",
+            "arn:aws:iam::acct:role/states",
+        ]));
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("12-digit account id"), "{error}");
+        let both = Command::new("flow")
+            .subcommand(step_functions_command())
+            .try_get_matches_from(with_settings(&["--print-policy", "--only-json"]));
+        assert!(
+            both.is_err(),
+            "--print-policy and --only-json are exclusive"
+        );
+    }
+
+    #[test]
+    fn a_stack_is_not_read_without_aws() {
+        let (result, out, _) = run(&with_settings(&["--only-json", "--stack", "flow-stack"]));
+        let error = result.unwrap_err().to_string();
+        assert!(
+            error.contains("--stack reads the stack from AWS"),
+            "{error}"
+        );
+        assert!(out.is_empty());
     }
 }

@@ -52,8 +52,9 @@ pub fn run_step_functions_command<F: Flow>(matches: &ArgMatches) -> anyhow::Resu
         return infra::run(F::graph(), infra, &mut std::io::stdout().lock());
     }
     if let Some(("create", create)) = matches.subcommand() {
-        if create.get_flag("only-json") {
-            // Printing the definition needs neither AWS nor an async runtime.
+        if create::prints_only(create) && create.get_one::<String>("stack").is_none() {
+            // Printing the definition or the policy needs neither AWS nor an async runtime
+            // (unless the settings come from a stack).
             return run_for_graph(
                 F::graph(),
                 F::analysis(),
@@ -75,9 +76,9 @@ async fn dispatch<F: Flow>(matches: &ArgMatches) -> anyhow::Result<ExitCode> {
     let (name, sub) = matches
         .subcommand()
         .context("missing subcommand: run `step-functions --help`")?;
-    let args = SfnArgs::from_arg_matches(sub)?;
+    let args = with_stack(SfnArgs::from_arg_matches(sub)?).await?;
     match name {
-        "create" => create::create::<F>(&args).await,
+        "create" => create::create::<F>(&args, sub).await,
         "trigger" => start::trigger::<F>(&args, sub).await,
         "resume" => start::resume::<F>(&args, sub).await,
         "list-runs" => inspect::list_runs::<F>(&args, sub).await,
@@ -88,6 +89,20 @@ async fn dispatch<F: Flow>(matches: &ArgMatches) -> anyhow::Result<ExitCode> {
             "unknown subcommand `step-functions {other}`: run `step-functions --help`"
         ),
     }
+}
+
+/// The settings with the outputs of the `--stack` stack filling what no flag or variable
+/// gives (see `config::stack`); unchanged without `--stack`.
+async fn with_stack(args: SfnArgs) -> anyhow::Result<SfnArgs> {
+    let Some(stack) = args.stack.clone().filter(|s| !s.is_empty()) else {
+        return Ok(args);
+    };
+    let clients = aws::load(args.region.as_deref()).await?;
+    let outputs = aws::stack::describe_stack(&clients, &stack).await?;
+    let mut filled = outputs.settings()?.fill(&args);
+    // The stack's resources are in the region it was read from.
+    filled.region = Some(clients.region);
+    Ok(filled)
 }
 
 /// Adds the deployment settings' flags to a command, keeping the command's own about text.

@@ -13,6 +13,7 @@
 use super::names::job_definition_name;
 use super::CompileError;
 use crate::config::DeployConfig;
+use crate::infra::fargate::{apply_to_job_definition, fargate_resources, FargateError};
 use crate::json::to_canonical_compact;
 use flow_graph::StepSpec;
 use serde_json::{json, Value};
@@ -109,6 +110,11 @@ pub fn step_job(step: &StepSpec, config: &DeployConfig) -> Result<StepJob, Compi
     if let Some(secs) = options.timeout_secs {
         definition["timeout"] = json!({"attemptDurationSeconds": backstop_timeout_secs(secs)});
     }
+    if let Some(fargate) = &config.fargate {
+        let resources = fargate_resources(step, config.default_cpu, config.default_memory_mb)
+            .map_err(|e| fargate_refusal(step, config, e))?;
+        apply_to_job_definition(&mut definition, &resources, fargate);
+    }
     let definition_name = job_definition_name(
         &config.state_machine_name,
         &to_canonical_compact(&definition),
@@ -138,6 +144,45 @@ pub fn host_failure_retry() -> Value {
 /// first and records the attempt, and never under Batch's minimum of 60 seconds.
 pub fn backstop_timeout_secs(step_timeout_secs: u64) -> u64 {
     step_timeout_secs.saturating_add(BATCH_TIMEOUT_MARGIN_SECS)
+}
+
+/// A step's resources Fargate cannot serve, as the option the user wrote and the fix.
+fn fargate_refusal(step: &StepSpec, config: &DeployConfig, error: FargateError) -> CompileError {
+    let resources = &step.options.resources;
+    let compute = config.compute;
+    let (option, fix) = match &error {
+        FargateError::Gpu { gpus, .. } => (
+            format!("resources(gpu = {gpus})"),
+            format!(
+                "Fargate (--compute {compute}) has no GPUs: deploy with `--compute ec2` or \
+                 `--compute spot`, or give the step a queue of GPU instances with \
+                 `batch(queue = ..)`"
+            ),
+        ),
+        FargateError::Vcpu { vcpus, valid, .. } => (
+            match resources.cpu {
+                Some(_) => format!("resources(cpu = {vcpus})"),
+                None => format!("{vcpus} vCPU(s) by default (--cpu)"),
+            },
+            format!("a Fargate job (--compute {compute}) has {valid} vCPUs"),
+        ),
+        FargateError::Memory {
+            vcpu,
+            memory_mib,
+            valid,
+            ..
+        } => (
+            match (resources.cpu, resources.memory_mb) {
+                (Some(cpu), Some(_)) => format!("resources(cpu = {cpu}, memory = {memory_mib})"),
+                (None, Some(_)) => format!("resources(memory = {memory_mib})"),
+                (_, None) => format!("{memory_mib} MiB by default (--memory)"),
+            },
+            format!(
+                "a Fargate job (--compute {compute}) with {vcpu} vCPU(s) has one of {valid} MiB"
+            ),
+        ),
+    };
+    invalid_option(&step.name, &option, &fix)
 }
 
 fn invalid_option(step: &str, option: &str, fix: &str) -> CompileError {
@@ -305,5 +350,93 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("job_role"), "{message}");
+    }
+
+    fn fargate_config() -> DeployConfig {
+        let mut config = config();
+        config.compute = crate::infra::Compute::Fargate;
+        config.fargate = Some(crate::infra::fargate::FargateJobSettings {
+            execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
+            assign_public_ip: true,
+            platform_version: None,
+            log_group: Some("flow-logs".into()),
+        });
+        config
+    }
+
+    fn resources(cpu: Option<u32>, memory_mb: Option<u64>, gpu: Option<u32>) -> StepOptions {
+        StepOptions {
+            resources: Resources {
+                cpu,
+                memory_mb,
+                gpu,
+            },
+            ..StepOptions::default()
+        }
+    }
+
+    #[test]
+    fn fargate_job_definitions_have_the_platform_role_network_and_a_fargate_size() {
+        let job = step_job(
+            &step_with(resources(Some(2), Some(8192), None)),
+            &fargate_config(),
+        )
+        .unwrap();
+        let d = &job.definition;
+        assert_eq!(d["platformCapabilities"], json!(["FARGATE"]));
+        let container = &d["containerProperties"];
+        assert_eq!(
+            container["executionRoleArn"],
+            "arn:aws:iam::123456789012:role/exec"
+        );
+        assert_eq!(
+            container["networkConfiguration"],
+            json!({"assignPublicIp": "ENABLED"})
+        );
+        assert_eq!(
+            container["logConfiguration"]["options"]["awslogs-group"],
+            "flow-logs"
+        );
+        assert_eq!(
+            container["resourceRequirements"],
+            json!([{"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "8192"}])
+        );
+        // The Fargate fields are part of the content the name hashes.
+        let ec2 = step_job(&step_with(resources(Some(2), Some(8192), None)), &config()).unwrap();
+        assert_ne!(ec2.definition_name, job.definition_name);
+        assert!(ec2.definition.get("platformCapabilities").is_none());
+    }
+
+    #[test]
+    fn fargate_refuses_gpus_and_sizes_it_does_not_offer_naming_the_step() {
+        let refuse = |options: StepOptions| {
+            step_job(&step_with(options), &fargate_config())
+                .unwrap_err()
+                .to_string()
+        };
+        let message = refuse(resources(Some(4), Some(16384), Some(1)));
+        assert!(
+            message.contains("step `work` has `resources(gpu = 1)`")
+                && message.contains("Fargate (--compute fargate) has no GPUs"),
+            "{message}"
+        );
+        let message = refuse(resources(Some(3), None, None));
+        assert!(
+            message.contains("step `work` has `resources(cpu = 3)`")
+                && message.contains("0.25, 0.5, 1, 2, 4, 8, 16, 32 vCPUs"),
+            "{message}"
+        );
+        let message = refuse(resources(Some(1), Some(1024), None));
+        assert!(
+            message.contains("`resources(cpu = 1, memory = 1024)`")
+                && message.contains("with 1 vCPU(s) has one of 2048, 3072, 4096"),
+            "{message}"
+        );
+        let message = refuse(resources(Some(8), None, None));
+        assert!(
+            message.contains("`4096 MiB by default (--memory)`")
+                && message.contains("16384, 20480"),
+            "{message}"
+        );
     }
 }

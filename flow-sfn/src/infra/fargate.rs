@@ -264,15 +264,16 @@ pub struct FargateJobSettings {
     /// The Fargate platform version (`LATEST` when `None`).
     pub platform_version: Option<String>,
     /// The log group the jobs write to (the template's `LogGroup` output): the execution
-    /// role may write there and nowhere else, so Batch's default group would be refused.
-    pub log_group: String,
+    /// role the template makes may write there and nowhere else, so Batch's default group
+    /// would be refused. `None` leaves Batch's default (`/aws/batch/job`).
+    pub log_group: Option<String>,
 }
 
 /// The `RegisterJobDefinition` fields a Fargate job needs on top of a container job
 /// definition: the platform, the execution role, the network, the platform version and
 /// the log group.
 pub fn job_definition_fields(settings: &FargateJobSettings) -> Value {
-    json!({
+    let mut fields = json!({
         "platformCapabilities": ["FARGATE"],
         "containerProperties": {
             "executionRoleArn": settings.execution_role_arn,
@@ -282,12 +283,15 @@ pub fn job_definition_fields(settings: &FargateJobSettings) -> Value {
             "fargatePlatformConfiguration": {
                 "platformVersion": settings.platform_version.as_deref().unwrap_or("LATEST"),
             },
-            "logConfiguration": {
-                "logDriver": "awslogs",
-                "options": {"awslogs-group": settings.log_group},
-            },
         },
-    })
+    });
+    if let Some(group) = &settings.log_group {
+        fields["containerProperties"]["logConfiguration"] = json!({
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": group},
+        });
+    }
+    fields
 }
 
 /// Turns a compiled container job definition (`RegisterJobDefinition` request) into a
@@ -406,7 +410,7 @@ mod tests {
             execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
             assign_public_ip: true,
             platform_version: None,
-            log_group: "flowrs-jobs".into(),
+            log_group: Some("flowrs-jobs".into()),
         };
         let resources = FargateResources {
             vcpu: FargateVcpu::from_quarters(2),
@@ -433,6 +437,26 @@ mod tests {
         assert_eq!(
             container["resourceRequirements"],
             json!([{"type": "VCPU", "value": "0.5"}, {"type": "MEMORY", "value": "1024"}])
+        );
+    }
+
+    #[test]
+    fn without_a_log_group_batch_keeps_its_default() {
+        let fields = job_definition_fields(&FargateJobSettings {
+            execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
+            assign_public_ip: false,
+            platform_version: Some("1.4.0".into()),
+            log_group: None,
+        });
+        let container = &fields["containerProperties"];
+        assert!(container.get("logConfiguration").is_none(), "{fields}");
+        assert_eq!(
+            container["networkConfiguration"],
+            json!({"assignPublicIp": "DISABLED"})
+        );
+        assert_eq!(
+            container["fargatePlatformConfiguration"],
+            json!({"platformVersion": "1.4.0"})
         );
     }
 }

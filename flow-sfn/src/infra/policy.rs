@@ -158,6 +158,9 @@ const MAP_RUNS_ARN: &str =
 const JOBS_ARN: &str = "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}:job/*";
 const JOB_DEFINITIONS_ARN: &str =
     "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}:job-definition/${StateMachine}-*";
+// The stack's id (after its name) is a UUID CloudFormation makes at creation.
+const STACK_ARN: &str =
+    "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${Stack}/*";
 const BUCKET_ARN: &str = "arn:${AWS::Partition}:s3:::${Bucket}";
 const FLOW_OBJECTS_ARN: &str = "arn:${AWS::Partition}:s3:::${Bucket}/${FlowPrefix}/*";
 const MAP_RESULTS_ARN: &str = "arn:${AWS::Partition}:s3:::${Bucket}/${MapResultsPrefix}/*";
@@ -356,6 +359,16 @@ pub const PERMISSIONS: &[Permission] = &[
         why: "the `awslogs` driver writes the job's output to the flow's log group",
     },
     // ------------------------------------------------------------------------ deployer
+    Permission {
+        principal: Principal::Deployer,
+        sid: "ReadStackOutputs",
+        actions: &["cloudformation:DescribeStacks"],
+        resources: &[STACK_ARN],
+        condition: None,
+        needed: Needed::Always,
+        why: "`--stack` reads the settings from the outputs of the flow's stack (left out of a \
+              printed policy when no stack is given)",
+    },
     Permission {
         principal: Principal::Deployer,
         sid: "FindStateMachine",
@@ -695,10 +708,11 @@ pub struct Bindings {
 }
 
 /// Every placeholder resource patterns may use.
-pub const PLACEHOLDERS: [&str; 16] = [
+pub const PLACEHOLDERS: [&str; 17] = [
     "AWS::Partition",
     "AWS::Region",
     "AWS::AccountId",
+    "Stack",
     "StateMachine",
     "ScheduleRule",
     "FlowPrefix",
@@ -744,6 +758,7 @@ impl Bindings {
             values.insert(pseudo, vec![format!("${{{pseudo}}}")]);
         }
         let reference = |id: &str| vec![format!("${{{id}}}")];
+        values.insert("Stack", reference("AWS::StackName"));
         values.insert("Bucket", reference("DatastoreBucket"));
         values.insert("Repository", reference("Repository"));
         values.insert("LogGroup", reference("LogGroup"));
@@ -786,6 +801,8 @@ impl Bindings {
             "AWS::AccountId",
             one(account.account_id.as_deref().unwrap_or("*")),
         );
+        // No stack unless [`Bindings::with_stack`] names one: its statement is left out.
+        values.insert("Stack", Vec::new());
         values.insert("Bucket", one(&account.bucket));
         values.insert("Repository", account.repository.iter().cloned().collect());
         values.insert("LogGroup", account.log_group.iter().cloned().collect());
@@ -808,6 +825,12 @@ impl Bindings {
             values,
             template: false,
         }
+    }
+
+    /// These bindings with the CloudFormation stack the settings come from (`--stack`).
+    pub fn with_stack(mut self, stack: &str) -> Self {
+        self.values.insert("Stack", vec![stack.to_string()]);
+        self
     }
 
     /// Expands `pattern`: one string per combination of its placeholders' values, each

@@ -4,8 +4,9 @@
 //!
 //! The template is a pure function of the flow's graph and [`InfraSettings`], like the
 //! compiler: no AWS call, the same bytes for the same input. Its outputs are the settings
-//! `step-functions create` needs (`JobQueue`, `StateMachineRoleArn`, `JobRoleArn`,
-//! `Datastore`, `RepositoryUri`, and `ExecutionRoleArn` on Fargate).
+//! `step-functions create --stack` reads (`JobQueue`, `StateMachineRoleArn`, `JobRoleArn`,
+//! `Datastore`, `RepositoryUri`, `Compute`, `LogGroup`, `ExecutionRoleArn` on Fargate and
+//! `ScheduleRoleArn` for a scheduled flow; see `config::stack`).
 //!
 //! Longer than most modules because it is one cohesive thing: the CloudFormation template, one resource after another, in the order the docs list them.
 
@@ -421,8 +422,9 @@ pub fn template(graph: &FlowGraph, settings: &InfraSettings) -> Result<Value, In
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "RepositoryName": repository_name(&settings.state_machine_name),
-                // A tag always names the binary the state machine was compiled from.
-                "ImageTagMutability": "IMMUTABLE",
+                // `create --stack` deploys `<RepositoryUri>:latest` unless told another
+                // image, so `latest` must be pushable again with each new build.
+                "ImageTagMutability": "MUTABLE",
                 "ImageScanningConfiguration": {"ScanOnPush": true},
             },
         }),
@@ -532,6 +534,11 @@ pub fn template(graph: &FlowGraph, settings: &InfraSettings) -> Result<Value, In
         "where to push the flow's image (then --image / FLOW_SFN_IMAGE)",
     );
     output("LogGroup", reference("LogGroup"), "the jobs' log group");
+    output(
+        "Compute",
+        json!(compute.as_str()),
+        "--compute / FLOW_SFN_COMPUTE: the kind of the compute environment",
+    );
     output(
         "DeployerPolicyArn",
         reference("DeployerPolicy"),

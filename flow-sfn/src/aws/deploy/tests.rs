@@ -39,6 +39,20 @@ fn every_field_the_compiler_emits_is_sent() {
     for definition in &deployment.job_definitions {
         assert_eq!(unsupported_field(definition), None, "{definition}");
     }
+    // Fargate's job definitions too.
+    let mut fargate = config.clone();
+    fargate.compute = crate::infra::Compute::FargateSpot;
+    fargate.fargate = Some(crate::infra::fargate::FargateJobSettings {
+        execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
+        assign_public_ip: false,
+        platform_version: None,
+        log_group: Some("logs".into()),
+    });
+    let deployment = compile_graph(&graph, &fargate).unwrap();
+    for definition in &deployment.job_definitions {
+        assert_eq!(definition["platformCapabilities"], json!(["FARGATE"]));
+        assert_eq!(unsupported_field(definition), None, "{definition}");
+    }
     let unknown = json!({"type": "container", "containerProperties": {"volumes": []}});
     assert_eq!(
         unsupported_field(&unknown).as_deref(),

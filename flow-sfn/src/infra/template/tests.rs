@@ -18,15 +18,11 @@ fn the_template_is_deterministic_and_has_the_outputs_create_needs() {
     let template = template(&graph(), &settings).unwrap();
     assert_eq!(super::template(&graph(), &settings).unwrap(), template);
     let outputs = template["Outputs"].as_object().unwrap();
-    for name in [
-        "JobQueue",
-        "StateMachineRoleArn",
-        "JobRoleArn",
-        "Datastore",
-        "RepositoryUri",
-    ] {
+    // Every output `create --stack` requires, so a stack made from this template serves it.
+    for name in crate::config::stack::REQUIRED_OUTPUTS {
         assert!(outputs.contains_key(name), "{name}");
     }
+    assert_eq!(outputs["Compute"]["Value"], "ec2");
     assert!(!outputs.contains_key("ExecutionRoleArn"));
     assert!(!outputs.contains_key("ScheduleRoleArn"));
     let resources = template["Resources"].as_object().unwrap();
