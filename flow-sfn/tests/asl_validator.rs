@@ -30,7 +30,7 @@ fn every_generated_definition_passes_asl_validator() {
 fn the_validator_rejects_a_broken_definition() {
     // Without this, a validator that accepts anything would make the test above vacuous.
     let mut definition = common::compile_ok(&common::hello()).definition;
-    definition["States"]["end"]
+    definition["States"]["run"]["Branches"][0]["States"]["end"]
         .as_object_mut()
         .unwrap()
         .remove("End");

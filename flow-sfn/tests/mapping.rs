@@ -7,8 +7,11 @@ use flow_graph::{FlowGraph, Retry, StepSpec, Transition};
 use flow_sfn::{compile_graph, CompileError, MAX_HISTORY_EVENTS};
 use serde_json::{json, Value};
 
+/// The states of the flow's body: the branch of the run-level Parallel state.
 fn states(d: &flow_sfn::Deployment) -> &serde_json::Map<String, Value> {
-    d.definition["States"].as_object().unwrap()
+    d.definition["States"]["run"]["Branches"][0]["States"]
+        .as_object()
+        .unwrap()
 }
 
 fn command(state: &Value) -> &str {
@@ -87,18 +90,37 @@ fn the_task_command_follows_the_step_contract() {
 #[test]
 fn params_and_origin_come_from_the_execution_input() {
     let d = compile_ok(&hello());
-    assert_eq!(d.definition["StartAt"], "initialize-run");
+    assert_eq!(d.definition["StartAt"], "run");
+    assert_eq!(
+        d.definition["States"]["run"]["Branches"][0]["StartAt"],
+        "initialize-run"
+    );
     let init = &states(&d)["initialize-run"];
     assert_eq!(init["Type"], "Choice");
+    let fresh = json!({
+        "Or": [
+            {"Variable": "$.origin_run_id", "IsPresent": false},
+            {"Variable": "$.origin_run_id", "IsNull": true}
+        ]
+    });
+    let started_by = |key: &str, next: &str| {
+        let path = format!("$.{key}");
+        json!({
+            "And": [
+                fresh,
+                {"Variable": path, "IsPresent": true},
+                {"Not": {"Variable": path, "IsNull": true}}
+            ],
+            "Next": next
+        })
+    };
     assert_eq!(
         init["Choices"],
-        json!([{
-            "Or": [
-                {"Variable": "$.origin_run_id", "IsPresent": false},
-                {"Variable": "$.origin_run_id", "IsNull": true}
-            ],
-            "Next": "new-run"
-        }])
+        json!([
+            started_by("trigger", "new-triggered-run"),
+            started_by("event", "new-event-run"),
+            {"Or": fresh["Or"], "Next": "new-run"}
+        ])
     );
     assert_eq!(init["Default"], "resumed-run");
     assert_eq!(
@@ -112,6 +134,174 @@ fn params_and_origin_come_from_the_execution_input() {
     for setup in ["new-run", "resumed-run"] {
         assert_eq!(states(&d)[setup]["Next"], "start-if-resumed");
     }
+    // A run a trigger or an event started is fresh, and its `start` records what did.
+    for (setup, task) in [
+        ("new-triggered-run", "start-triggered"),
+        ("new-event-run", "start-with-event"),
+    ] {
+        assert_eq!(
+            states(&d)[setup]["Parameters"],
+            states(&d)["new-run"]["Parameters"]
+        );
+        assert_eq!(states(&d)[setup]["Next"], task);
+        assert_eq!(states(&d)[task]["Next"], states(&d)["start"]["Next"]);
+        assert_eq!(
+            states(&d)[task]["Parameters"]["JobDefinition"],
+            states(&d)["start"]["Parameters"]["JobDefinition"]
+        );
+    }
+    assert!(command(&states(&d)["start-triggered"]).ends_with(
+        "'--triggered-by', States.Format('{}/{}', $$.Execution.Input.trigger.flow, \
+         $$.Execution.Input.trigger.run_id))"
+    ));
+    assert!(command(&states(&d)["start-with-event"])
+        .ends_with("'--event-json', States.JsonToString($$.Execution.Input.event))"));
+}
+
+#[test]
+fn every_failure_reaches_the_failure_hook_then_fails_the_run_with_its_error() {
+    let d = compile_ok(&hello());
+    let top = d.definition["States"].as_object().unwrap();
+    let run = &top["run"];
+    assert_eq!(run["Type"], "Parallel");
+    assert_eq!(run["Branches"].as_array().unwrap().len(), 1);
+    assert_eq!(run["ResultPath"], Value::Null);
+    assert_eq!(run["End"], true, "no on_success: nothing after the body");
+    assert_eq!(
+        run["Catch"],
+        json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "run-failed-hook"}])
+    );
+    let hook = &top["run-failed-hook"];
+    assert_eq!(hook["Resource"], "arn:aws:states:::batch:submitJob.sync");
+    assert_eq!(
+        command(hook),
+        "States.Array('flow-bin', 'hook', '--datastore', 's3://flow-bucket/team/flows', \
+         '--run-id', $$.Execution.Name, '--outcome', 'failed', '--error', $.failure.Error, \
+         '--cause', $.failure.Cause)"
+    );
+    assert_eq!(hook["Parameters"]["JobName"], "HelloFlow-run-hook");
+    assert_eq!(hook["Retry"], json!([throttle_retrier()]));
+    // Batch refusing the command (the cause made it too long): once more without the cause.
+    assert_eq!(
+        hook["Catch"],
+        json!([
+            {"ErrorEquals": ["Batch.ClientException"], "ResultPath": null, "Next": "run-failed-hook-without-cause"},
+            {"ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": "run-failed"}
+        ])
+    );
+    assert_eq!(hook["Next"], "run-failed");
+    let short = &top["run-failed-hook-without-cause"];
+    assert!(command(short).ends_with("'--error', $.failure.Error)"));
+    assert_eq!(short["Next"], "run-failed");
+    assert_eq!(
+        top["run-failed"],
+        json!({
+            "Type": "Fail",
+            "Comment": "Ends the run FAILED with the error that failed it",
+            "ErrorPath": "$.failure.Error",
+            "CausePath": "$.failure.Cause"
+        })
+    );
+    assert!(d.definition.get("TimeoutSeconds").is_none());
+}
+
+fn with_run_options(mut graph: FlowGraph, timeout: Option<u64>, on_success: bool) -> FlowGraph {
+    graph.timeout_secs = timeout;
+    graph.hooks.on_failure = Some("alert".into());
+    if on_success {
+        graph.hooks.on_success = Some("celebrate".into());
+    }
+    graph
+}
+
+#[test]
+fn on_success_runs_a_hook_task_after_the_body() {
+    let d = compile_ok(&with_run_options(hello(), None, true));
+    let top = d.definition["States"].as_object().unwrap();
+    assert_eq!(top["run"]["Next"], "run-succeeded-hook");
+    let hook = &top["run-succeeded-hook"];
+    assert!(command(hook).ends_with("'--outcome', 'succeeded')"));
+    assert_eq!(hook["End"], true);
+    assert!(
+        hook.get("Catch").is_none(),
+        "a failed success hook fails the run"
+    );
+    assert_eq!(
+        hook["Comment"],
+        "Records the run as succeeded and runs its hook `celebrate`"
+    );
+    assert_eq!(
+        top["run-failed-hook"]["Comment"],
+        "Records the run as failed and runs its hook `alert`"
+    );
+}
+
+#[test]
+fn a_run_timeout_races_the_body_against_a_timer_whose_expiry_reaches_the_hook() {
+    for on_success in [false, true] {
+        let d = compile_ok(&with_run_options(hello(), Some(90), on_success));
+        // The state machine's own limit is a backstop that leaves the hook an hour.
+        assert_eq!(d.definition["TimeoutSeconds"], 90 + 3600);
+        let top = d.definition["States"].as_object().unwrap();
+        let run = &top["run"];
+        let branches = run["Branches"].as_array().unwrap();
+        assert_eq!(branches.len(), 2);
+        assert_eq!(
+            branches[1],
+            json!({
+                "StartAt": "run-timer",
+                "States": {
+                    "run-timer": {"Type": "Wait", "Seconds": 90, "Next": "run-timer-expired"},
+                    "run-timer-expired": {
+                        "Type": "Fail",
+                        "Error": "flowrs.RunTimedOut",
+                        "Cause": "the run went past the flow's timeout of 90 seconds (#[flow(timeout = ...)])"
+                    }
+                }
+            })
+        );
+        // The body's end stops the timer by failing the Parallel state on purpose.
+        assert_eq!(states(&d)["end"]["Next"], "run-body-done");
+        assert!(states(&d)["end"].get("End").is_none());
+        assert_eq!(
+            states(&d)["run-body-done"]["Error"],
+            "flowrs.RunBodySucceeded"
+        );
+        let succeeded = if on_success {
+            "run-succeeded-hook"
+        } else {
+            "run-succeeded"
+        };
+        assert_eq!(
+            run["Catch"],
+            json!([
+                {"ErrorEquals": ["flowrs.RunBodySucceeded"], "ResultPath": null, "Next": succeeded},
+                {"ErrorEquals": ["flowrs.RunTimedOut"], "ResultPath": "$.failure", "Next": "run-timed-out-hook"},
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "run-failed-hook"}
+            ])
+        );
+        assert_eq!(run["End"], true);
+        if !on_success {
+            assert_eq!(top["run-succeeded"]["Type"], "Succeed");
+        }
+        let hook = &top["run-timed-out-hook"];
+        assert!(command(hook).ends_with("'--outcome', 'timed-out', '--error', $.failure.Error)"));
+        assert_eq!(hook["Next"], "run-timed-out");
+        assert_eq!(top["run-timed-out"]["Type"], "Fail");
+        assert_eq!(top["run-timed-out"]["Error"], "flowrs.RunTimedOut");
+    }
+}
+
+#[test]
+fn max_concurrency_bounds_the_foreach_map() {
+    let d = compile_ok(&movie());
+    let map = &d.definition["States"]["run"]["Branches"][0]["States"]["start-foreach"];
+    assert_eq!(map["MaxConcurrency"], 500, "the deployment's default");
+    let mut graph = movie();
+    graph.steps[0].options.max_concurrency = Some(20);
+    let d = compile_ok(&graph);
+    let map = &d.definition["States"]["run"]["Branches"][0]["States"]["start-foreach"];
+    assert_eq!(map["MaxConcurrency"], 20);
 }
 
 fn throttle_retrier() -> Value {
@@ -484,12 +674,14 @@ fn the_output_is_byte_identical_across_compilations() {
 #[test]
 fn large_flows_compile() {
     let linear = compile_ok(&FlowGraph::linear(500));
-    // Three states per step (entry Choice, resume look-up, Batch task) and the run setup.
-    assert_eq!(linear.report.state_count, 502 * 3 + 3);
+    // Three states per step (entry Choice, resume look-up, Batch task), the run setup
+    // (5), `start`'s tasks for a triggered run and an event (2), and the run-level states:
+    // the Parallel state, two failure-hook tasks and the Fail state.
+    assert_eq!(linear.report.state_count, 502 * 3 + 5 + 2 + 4);
     assert_eq!(linear.job_definitions.len(), 1);
     let split = compile_ok(&wide_split(100));
     assert_eq!(
-        split.definition["States"]["start-split"]["Branches"]
+        split.definition["States"]["run"]["Branches"][0]["States"]["start-split"]["Branches"]
             .as_array()
             .unwrap()
             .len(),
@@ -511,12 +703,19 @@ fn history_budget_counts_every_state() {
     // submissions, 3 events each, and as many failed jobs as the step retries.
     const STEP: u64 = 2 + 5 + 6;
     const THROTTLED: u64 = 10 * 3;
+    // The run-level Parallel state (4) and, on the dearest path, the failure hook (a Batch
+    // task), its second try without the cause (another) and the Fail state (1).
+    const RUN: u64 = 4 + 6 + 6 + 1;
+    const RUN_THROTTLED: u64 = 2 * THROTTLED;
     // 2 (execution) + 2 (initialize-run) + 2 (new-run) + 3 steps.
     let d = compile_ok(&hello());
     let run = &d.report.executions[0];
-    assert_eq!(run.batch_tasks, 3);
-    assert_eq!(run.typical_events, 6 + 3 * STEP);
-    assert_eq!(run.worst_case_events, 6 + 3 * (STEP + THROTTLED));
+    assert_eq!(run.batch_tasks, 3, "the flow's steps, not the run's hooks");
+    assert_eq!(run.typical_events, 6 + RUN + 3 * STEP);
+    assert_eq!(
+        run.worst_case_events,
+        6 + RUN + RUN_THROTTLED + 3 * (STEP + THROTTLED)
+    );
     // The foreach's items each get their own execution: 2 + one step, retried 3 times.
     let d = compile_ok(&movie());
     assert_eq!(d.report.executions[1].typical_events, 2 + STEP);
@@ -529,7 +728,16 @@ fn history_budget_counts_every_state() {
     let d = compile_ok(&switch_flow());
     assert_eq!(
         d.report.executions[0].typical_events,
-        2 + 2 + 2 + STEP + 5 + 2 + STEP + STEP + STEP
+        2 + 2 + 2 + RUN + STEP + 5 + 2 + STEP + STEP + STEP
+    );
+    // A timeout adds the timer branch (Wait 2, Fail 1) and the body's end (Fail 1); the
+    // dearest path is still the failure hook's.
+    let mut timed = hello();
+    timed.timeout_secs = Some(60);
+    let d = compile_ok(&timed);
+    assert_eq!(
+        d.report.executions[0].typical_events,
+        6 + RUN + 3 * STEP + 3 + 1
     );
 }
 
@@ -542,7 +750,7 @@ fn a_split_too_wide_for_one_history_is_refused() {
     assert_eq!(step, "start");
     assert_eq!(
         err.to_string(),
-        "the run's execution of flow `Split2000Flow` could record up to 86,139 history events, \
+        "the run's execution of flow `Split2000Flow` could record up to 86,216 history events, \
          over the Step Functions limit of 25,000 per execution: the branches of split `start` \
          alone could record 86,047 events. Fix: turn the branches of `start` into a foreach over \
          a list (each item then runs as a child execution with its own history), or split the \
@@ -552,13 +760,14 @@ fn a_split_too_wide_for_one_history_is_refused() {
 
 #[test]
 fn a_chain_too_long_for_one_history_is_refused() {
-    // 6 + 582 steps x 43 events (2 + 5 + 6, and 10 throttled submissions x 3).
+    // 6 + 582 steps x 43 events (2 + 5 + 6, and 10 throttled submissions x 3) + 77 (the
+    // run's Parallel state, 4, and its failure path: two hook tasks of 36 and the Fail state).
     let message = compile_graph(&FlowGraph::linear(580), &config())
         .unwrap_err()
         .to_string();
     assert!(
         message.starts_with(
-            "the run's execution of flow `LinearFlow` could record up to 25,032 history events, \
+            "the run's execution of flow `LinearFlow` could record up to 25,109 history events, \
              over the Step Functions limit of 25,000 per execution: it runs 582 Batch tasks, each \
              recording up to 43 events"
         ),

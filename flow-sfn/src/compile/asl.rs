@@ -26,8 +26,8 @@
 //! Longer than most modules because it is one cohesive thing: the graph-to-states mapping, one builder whose cases (split, foreach, switch, resume look-up) share their naming and scoping.
 
 use super::intrinsics::{
-    task_object_key, task_record_key_intrinsic, TaskCommand, TaskObject, ORIGIN_RUN_ID_PATH,
-    RUN_ID_PATH,
+    hook_command, task_object_key, task_record_key_intrinsic, Outcome, StartedBy, TaskCommand,
+    TaskObject, FAILURE_PATH, ORIGIN_RUN_ID_PATH, RUN_ID_PATH,
 };
 use super::job_definition::StepJob;
 use super::names::{job_name, map_label, state_name, StateRole};
@@ -76,6 +76,51 @@ pub const RESUMED_RUN_STATE: &str = "resumed-run";
 /// The datastore folder (under the flow's) where Distributed Maps write their run results.
 pub const MAP_RESULTS_FOLDER: &str = "sfn-map-results";
 
+/// The Parallel state that runs the flow's body (and the run's timer, with a `timeout`):
+/// the one place every failure of the run is caught, so the failure hook always runs.
+pub const RUN_STATE: &str = "run";
+/// The Batch task that ends a failed run: records its status, runs `on_failure`.
+pub const FAILED_HOOK_STATE: &str = "run-failed-hook";
+/// The same task without the error's cause, when the cause made the command too long.
+pub const FAILED_HOOK_SHORT_STATE: &str = "run-failed-hook-without-cause";
+/// The Batch task that ends a run past the flow's timeout.
+pub const TIMED_OUT_HOOK_STATE: &str = "run-timed-out-hook";
+/// The Batch task that ends a successful run when the flow has `on_success`.
+pub const SUCCEEDED_HOOK_STATE: &str = "run-succeeded-hook";
+/// The Fail state that ends a failed run with the error that failed it.
+pub const FAILED_STATE: &str = "run-failed";
+/// The Fail state that ends a run past the flow's timeout.
+pub const TIMED_OUT_STATE: &str = "run-timed-out";
+/// With a timeout, the body's last state: it fails the Parallel on purpose, so that the
+/// timer branch stops (a Parallel state waits for all its branches, or the first failure).
+pub const BODY_DONE_STATE: &str = "run-body-done";
+/// With a timeout and no `on_success`, where a successful run ends.
+pub const SUCCEEDED_STATE: &str = "run-succeeded";
+/// The timer branch's Wait state.
+pub const TIMER_STATE: &str = "run-timer";
+/// The timer branch's Fail state, at the flow's timeout.
+pub const TIMER_EXPIRED_STATE: &str = "run-timer-expired";
+/// The `start` task of a run a finished upstream run started (`--triggered-by`).
+pub const START_TRIGGERED_STATE: &str = "start-triggered";
+/// The `start` task of a run an event started (`--event-json`).
+pub const START_WITH_EVENT_STATE: &str = "start-with-event";
+/// The Pass state that sets up a run a finished upstream run started.
+pub const NEW_TRIGGERED_RUN_STATE: &str = "new-triggered-run";
+/// The Pass state that sets up a run an event started.
+pub const NEW_EVENT_RUN_STATE: &str = "new-event-run";
+/// The error the body's last state raises when the body succeeded (timeout only).
+pub const BODY_SUCCEEDED_ERROR: &str = "flowrs.RunBodySucceeded";
+/// The error of a run that went past the flow's timeout.
+pub const RUN_TIMED_OUT_ERROR: &str = "flowrs.RunTimedOut";
+/// How long the state machine's own `TimeoutSeconds` leaves the hook after the flow's
+/// timeout before Step Functions stops the execution as TIMED_OUT.
+pub const HOOK_GRACE_SECS: u64 = 3600;
+/// The error of a `SubmitJob` Batch refused as invalid (a command over its size limit):
+/// the failure hook then runs again without the error's cause.
+pub const BATCH_CLIENT_ERROR: &str = "Batch.ClientException";
+/// Whose states the run-level states are, in the compile report's per-step accounting.
+pub const RUN_OWNER: &str = "(run)";
+
 /// The definition and, for messages, which step each state belongs to.
 pub(crate) struct BuiltAsl {
     pub definition: Value,
@@ -103,7 +148,7 @@ pub(crate) fn build(
     };
     let start = builder.index[flow_graph::START];
     let body = builder.scope(start, None)?;
-    let mut states = match body {
+    let mut body_states = match body {
         Value::Object(mut scope) => match scope.remove("States") {
             Some(Value::Object(states)) => states,
             _ => unreachable!("a scope always has States"),
@@ -113,16 +158,23 @@ pub(crate) fn build(
     let start_state = state_name(flow_graph::START, StateRole::IfResumed);
     for (name, state) in builder.initial_states(&start_state) {
         builder.claim(&name, "(run setup)")?;
-        states.insert(name, state);
+        body_states.insert(name, state);
     }
-    let definition = json!({
+    builder.insert_started_by_tasks(&mut body_states)?;
+    let states = builder.run_states(body_states)?;
+    let mut definition = json!({
         "Comment": format!(
             "Flow `{}`, compiled by flow-sfn: each Task runs one step of the flow's own binary in AWS Batch",
             graph.name
         ),
-        "StartAt": INITIALIZE_STATE,
+        "StartAt": RUN_STATE,
         "States": states,
     });
+    if let Some(timeout) = graph.timeout_secs {
+        // A backstop only: the run's own timer (see `run_states`) fails the run at
+        // `timeout` and runs the hook; this one stops an execution whose hook hangs.
+        definition["TimeoutSeconds"] = json!(timeout.saturating_add(HOOK_GRACE_SECS));
+    }
     Ok(BuiltAsl {
         definition,
         state_steps: builder.owners,
@@ -205,6 +257,244 @@ impl Builder<'_> {
         states.insert(check_name, then(check, next.clone()));
         states.insert(task_name, then(task, next));
         Ok(())
+    }
+
+    /// The two other `start` tasks (same job, same successor): one passes the upstream
+    /// run that triggered this run, one the event that started it.
+    fn insert_started_by_tasks(
+        &mut self,
+        states: &mut Map<String, Value>,
+    ) -> Result<(), CompileError> {
+        let start = self.index[flow_graph::START];
+        let plain = states[&state_name(flow_graph::START, StateRole::Task)].clone();
+        for (name, started) in [
+            (START_TRIGGERED_STATE, StartedBy::Trigger),
+            (START_WITH_EVENT_STATE, StartedBy::Event),
+        ] {
+            self.claim(name, flow_graph::START)?;
+            let command = TaskCommand::new(
+                &self.config.binary_name,
+                &self.config.datastore,
+                flow_graph::START,
+                self.analysis.foreach_depth(start),
+            )
+            .started_by(started);
+            let mut task = plain.clone();
+            task["Parameters"]["ContainerOverrides"]["Command.$"] = json!(command.intrinsic());
+            states.insert(name.to_string(), task);
+        }
+        Ok(())
+    }
+
+    /// The run-level states around the flow's body (`body_states`): a Parallel state
+    /// runs it, so that any failure is caught and reaches the failure hook (a Batch task
+    /// of the `hook` command, which records the run's final status and calls
+    /// `on_failure`), after which a Fail state ends the execution FAILED with the
+    /// original error. With a `timeout`, a second branch waits that long and fails the
+    /// Parallel state (a state machine's own `TimeoutSeconds` cannot be caught, and a
+    /// Parallel state has none), and the body's end fails it on purpose with
+    /// [`BODY_SUCCEEDED_ERROR`] to stop the timer. With `on_success`, a hook task runs
+    /// after the body succeeded.
+    fn run_states(
+        &mut self,
+        mut body_states: Map<String, Value>,
+    ) -> Result<Map<String, Value>, CompileError> {
+        let timeout = self.graph.timeout_secs;
+        let mut branches = Vec::new();
+        let mut catches = Vec::new();
+        let mut states = Map::new();
+        for name in [
+            RUN_STATE,
+            FAILED_HOOK_STATE,
+            FAILED_HOOK_SHORT_STATE,
+            FAILED_STATE,
+        ] {
+            self.claim(name, RUN_OWNER)?;
+        }
+        let succeeded_next = if self.graph.hooks.on_success.is_some() {
+            self.claim(SUCCEEDED_HOOK_STATE, RUN_OWNER)?;
+            let hook = self.hook_task(Outcome::Succeeded, false, false);
+            states.insert(SUCCEEDED_HOOK_STATE.to_string(), then(hook, None));
+            Some(SUCCEEDED_HOOK_STATE.to_string())
+        } else {
+            None
+        };
+        if let Some(seconds) = timeout {
+            for name in [
+                BODY_DONE_STATE,
+                TIMER_STATE,
+                TIMER_EXPIRED_STATE,
+                TIMED_OUT_HOOK_STATE,
+                TIMED_OUT_STATE,
+            ] {
+                self.claim(name, RUN_OWNER)?;
+            }
+            for state in body_states.values_mut() {
+                if state["End"] == json!(true) {
+                    if let Some(fields) = state.as_object_mut() {
+                        fields.remove("End");
+                    }
+                    state["Next"] = json!(BODY_DONE_STATE);
+                }
+            }
+            body_states.insert(
+                BODY_DONE_STATE.to_string(),
+                json!({
+                    "Type": "Fail",
+                    "Comment": "The body succeeded: stops the run's timer (caught by the run's Parallel state)",
+                    "Error": BODY_SUCCEEDED_ERROR,
+                    "Cause": "the flow's body succeeded",
+                }),
+            );
+            catches.push(json!({
+                "ErrorEquals": [BODY_SUCCEEDED_ERROR],
+                "ResultPath": null,
+                "Next": succeeded_next.clone().unwrap_or_else(|| SUCCEEDED_STATE.to_string()),
+            }));
+            let cause = format!(
+                "the run went past the flow's timeout of {seconds} seconds (#[flow(timeout = ...)])"
+            );
+            branches.push(json!({
+                "StartAt": TIMER_STATE,
+                "States": {
+                    TIMER_STATE: {"Type": "Wait", "Seconds": seconds, "Next": TIMER_EXPIRED_STATE},
+                    TIMER_EXPIRED_STATE: {"Type": "Fail", "Error": RUN_TIMED_OUT_ERROR, "Cause": cause},
+                },
+            }));
+            catches.push(json!({
+                "ErrorEquals": [RUN_TIMED_OUT_ERROR],
+                "ResultPath": FAILURE_PATH,
+                "Next": TIMED_OUT_HOOK_STATE,
+            }));
+            let hook = self.hook_task(Outcome::TimedOut, true, false);
+            states.insert(
+                TIMED_OUT_HOOK_STATE.to_string(),
+                self.ending_hook(hook, TIMED_OUT_STATE, None),
+            );
+            states.insert(
+                TIMED_OUT_STATE.to_string(),
+                json!({"Type": "Fail", "Error": RUN_TIMED_OUT_ERROR, "Cause": cause}),
+            );
+        }
+        branches.insert(
+            0,
+            json!({
+                "StartAt": INITIALIZE_STATE,
+                "States": body_states,
+            }),
+        );
+        catches.push(json!({
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": FAILURE_PATH,
+            "Next": FAILED_HOOK_STATE,
+        }));
+        let mut run = json!({
+            "Type": "Parallel",
+            "Comment": "Runs the flow; any failure is caught so that the run's failure hook runs",
+            "Branches": branches,
+            "ResultPath": null,
+            "Catch": catches,
+        });
+        if timeout.is_some() {
+            // The body never ends the Parallel state successfully: it fails it on purpose
+            // when done, so the state's own success has nowhere to go but the end.
+            run["End"] = json!(true);
+            if succeeded_next.is_none() {
+                self.claim(SUCCEEDED_STATE, RUN_OWNER)?;
+                states.insert(
+                    SUCCEEDED_STATE.to_string(),
+                    json!({"Type": "Succeed", "Comment": "The flow's body succeeded"}),
+                );
+            }
+        } else {
+            run = then(run, succeeded_next);
+        }
+        states.insert(RUN_STATE.to_string(), run);
+        let full = self.hook_task(Outcome::Failed, true, true);
+        states.insert(
+            FAILED_HOOK_STATE.to_string(),
+            self.ending_hook(full, FAILED_STATE, Some(FAILED_HOOK_SHORT_STATE)),
+        );
+        let short = self.hook_task(Outcome::Failed, true, false);
+        states.insert(
+            FAILED_HOOK_SHORT_STATE.to_string(),
+            self.ending_hook(short, FAILED_STATE, None),
+        );
+        states.insert(
+            FAILED_STATE.to_string(),
+            json!({
+                "Type": "Fail",
+                "Comment": "Ends the run FAILED with the error that failed it",
+                "ErrorPath": format!("{FAILURE_PATH}.Error"),
+                "CausePath": format!("{FAILURE_PATH}.Cause"),
+            }),
+        );
+        Ok(states)
+    }
+
+    /// A failure or timeout hook task going on to the Fail state `fail` whatever it does
+    /// (the run failed either way); a refused submission goes to `without_cause`, when
+    /// given (the cause is the only unbounded part of the command).
+    fn ending_hook(&self, mut hook: Value, fail: &str, without_cause: Option<&str>) -> Value {
+        let mut catches = Vec::new();
+        if let Some(short) = without_cause {
+            catches.push(json!({
+                "ErrorEquals": [BATCH_CLIENT_ERROR],
+                "ResultPath": null,
+                "Next": short,
+            }));
+        }
+        catches.push(json!({
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": null,
+            "Next": fail,
+        }));
+        hook["Catch"] = Value::Array(catches);
+        then(hook, Some(fail.to_string()))
+    }
+
+    /// A Batch task running the flow's `hook` command for `outcome`, on `start`'s job
+    /// definition and queue.
+    fn hook_task(&self, outcome: Outcome, with_error: bool, with_cause: bool) -> Value {
+        let job = &self.jobs[self.index[flow_graph::START]];
+        let command = hook_command(
+            &self.config.binary_name,
+            &self.config.datastore,
+            outcome,
+            with_error,
+            with_cause,
+        );
+        let method = match outcome {
+            Outcome::Succeeded => self.graph.hooks.on_success.as_deref(),
+            Outcome::Failed | Outcome::TimedOut => self.graph.hooks.on_failure.as_deref(),
+        };
+        let comment = match method {
+            Some(method) => format!(
+                "Records the run as {} and runs its hook `{method}`",
+                outcome.as_str()
+            ),
+            None => format!("Records the run as {}", outcome.as_str()),
+        };
+        json!({
+            "Type": "Task",
+            "Comment": comment,
+            "Resource": BATCH_SUBMIT_JOB_SYNC,
+            "Parameters": {
+                "JobName": job_name(&self.graph.name, "run-hook"),
+                "JobDefinition": job.definition_name,
+                "JobQueue": job.queue,
+                "ContainerOverrides": {"Command.$": command},
+            },
+            "ResultPath": null,
+            "Retry": [{
+                "ErrorEquals": SUBMIT_RETRY_ERRORS,
+                "IntervalSeconds": SUBMIT_THROTTLE_INTERVAL_SECS,
+                "MaxAttempts": SUBMIT_THROTTLE_MAX_ATTEMPTS,
+                "BackoffRate": 2,
+                "MaxDelaySeconds": SUBMIT_THROTTLE_MAX_DELAY_SECS,
+                "JitterStrategy": "FULL",
+            }],
+        })
     }
 
     fn claim(&mut self, name: &str, step: &str) -> Result<(), CompileError> {
@@ -415,7 +705,10 @@ impl Builder<'_> {
                 "origin_run_id.$": ORIGIN_RUN_ID_PATH,
             },
             "ItemProcessor": processor,
-            "MaxConcurrency": self.config.max_foreach_concurrency,
+            "MaxConcurrency": spec
+                .options
+                .max_concurrency
+                .unwrap_or(self.config.max_foreach_concurrency),
             // Without a writer the children's outputs come back as one array, which fails
             // the state past 256 KiB (a few thousand items); written to S3 it never does.
             "ResultWriter": {
@@ -429,22 +722,50 @@ impl Builder<'_> {
         }))
     }
 
-    /// The states that turn the execution input `{"params", "origin_run_id"}` into the
-    /// state every task reads; the origin run id becomes `""` for a fresh run so that the
-    /// task command always has the same shape.
+    /// The states that turn the execution input `{"params", "origin_run_id", "trigger"?,
+    /// "event"?}` into the state every task reads; the origin run id becomes `""` for a
+    /// fresh run so that the task command always has the same shape. A fresh run that a
+    /// trigger or an event started goes straight to the `start` task that records it.
     fn initial_states(&self, start_state: &str) -> Vec<(String, Value)> {
         let root_index = IndexPath::root().key();
+        let fresh = json!({
+            "Or": [
+                {"Variable": ORIGIN_RUN_ID_PATH, "IsPresent": false},
+                {"Variable": ORIGIN_RUN_ID_PATH, "IsNull": true},
+            ],
+        });
+        // And/Or stop at the first deciding rule, so IsNull never sees a missing key.
+        let given = |path: &str| {
+            json!([
+                {"Variable": path, "IsPresent": true},
+                {"Not": {"Variable": path, "IsNull": true}},
+            ])
+        };
+        let started_by = |path: &str, next: &str| {
+            let mut rules = vec![fresh.clone()];
+            rules.extend(given(path).as_array().cloned().unwrap_or_default());
+            json!({"And": rules, "Next": next})
+        };
         let initialize = json!({
             "Type": "Choice",
-            "Choices": [{
-                "Or": [
-                    {"Variable": ORIGIN_RUN_ID_PATH, "IsPresent": false},
-                    {"Variable": ORIGIN_RUN_ID_PATH, "IsNull": true},
-                ],
-                "Next": NEW_RUN_STATE,
-            }],
+            "Choices": [
+                started_by("$.trigger", NEW_TRIGGERED_RUN_STATE),
+                started_by("$.event", NEW_EVENT_RUN_STATE),
+                {"Or": fresh["Or"].clone(), "Next": NEW_RUN_STATE},
+            ],
             "Default": RESUMED_RUN_STATE,
         });
+        let fresh_state = |next: &str| {
+            json!({
+                "Type": "Pass",
+                "Parameters": {
+                    "run_id.$": "$$.Execution.Name",
+                    "index": root_index,
+                    "origin_run_id": "",
+                },
+                "Next": next,
+            })
+        };
         let new_run = json!({
             "Type": "Pass",
             "Parameters": {
@@ -466,6 +787,14 @@ impl Builder<'_> {
         vec![
             (INITIALIZE_STATE.to_string(), initialize),
             (NEW_RUN_STATE.to_string(), new_run),
+            (
+                NEW_TRIGGERED_RUN_STATE.to_string(),
+                fresh_state(START_TRIGGERED_STATE),
+            ),
+            (
+                NEW_EVENT_RUN_STATE.to_string(),
+                fresh_state(START_WITH_EVENT_STATE),
+            ),
             (RESUMED_RUN_STATE.to_string(), resumed_run),
         ]
     }

@@ -15,6 +15,9 @@
 //! * Choice and Pass: entered + exited: 2 (every step is entered through a Choice); Fail:
 //!   entered: 1 (`ExecutionFailed` replaces `ExecutionSucceeded`);
 //! * Parallel: entered, started, succeeded, exited: 4, plus every state of every branch;
+//!   The run-level Parallel state that wraps the flow's body (so that every failure
+//!   reaches the run's hook) is one too; its branches' steps count as the run's own;
+//! * Wait: entered + exited: 2 (the run's timer, which the body's end stops);
 //! * Distributed Map: entered, started, `MapRunStarted`, `MapRunSucceeded`, succeeded,
 //!   exited: 6 in the parent; each item is a child execution with its own history, budgeted
 //!   separately.
@@ -23,10 +26,11 @@
 //! `Next` or its catcher's). "Worst case" counts every retry and takes the dearest path (in a
 //! resumed run, a look-up before each job); "typical" counts no retry.
 
+use super::asl::{RUN_OWNER, RUN_STATE, START_TRIGGERED_STATE, START_WITH_EVENT_STATE};
 use super::CompileError;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The most history events one Step Functions execution can record.
 pub const MAX_HISTORY_EVENTS: u64 = 25_000;
@@ -177,7 +181,8 @@ impl Cost {
 
 struct Summary {
     cost: Cost,
-    batch_tasks: u64,
+    /// The steps (or unowned states) with a Batch task in this execution.
+    task_owners: BTreeSet<String>,
     heaviest: Option<(u64, String, bool)>,
 }
 
@@ -188,7 +193,7 @@ impl Summary {
         ExecutionBudget {
             execution,
             foreach_step,
-            batch_tasks: self.batch_tasks,
+            batch_tasks: self.task_owners.len() as u64,
             typical_events: EXECUTION_EVENTS + self.cost.typical,
             worst_case_events: EXECUTION_EVENTS + self.cost.worst,
             heaviest_step,
@@ -209,7 +214,7 @@ impl Walker<'_> {
     fn execution(&mut self, machine: &Value) -> Summary {
         let mut summary = Summary {
             cost: Cost::default(),
-            batch_tasks: 0,
+            task_owners: BTreeSet::new(),
             heaviest: None,
         };
         summary.cost = self.machine(machine, &mut summary, true);
@@ -224,10 +229,16 @@ impl Walker<'_> {
         let mut own: BTreeMap<&str, Cost> = BTreeMap::new();
         let mut per_step: BTreeMap<String, (u64, bool)> = BTreeMap::new();
         for (name, state) in states {
-            let cost = self.state(name, state, summary);
+            // The run-level Parallel state only wraps the flow's body (so that a failure
+            // reaches the run's hook): its body's steps are this execution's own.
+            let wrapper = top && name == RUN_STATE && state["Type"] == "Parallel";
+            let cost = self.state(name, state, summary, wrapper);
             own.insert(name, cost);
-            if top {
-                if let Some(step) = self.state_steps.get(name) {
+            // `start`'s other tasks are alternatives to its task, not more of its events.
+            let alternative =
+                [START_TRIGGERED_STATE, START_WITH_EVENT_STATE].contains(&name.as_str());
+            if top && !wrapper && !alternative {
+                if let Some(step) = self.state_steps.get(name).filter(|s| *s != RUN_OWNER) {
                     let entry = per_step.entry(step.clone()).or_default();
                     entry.0 += cost.worst;
                     entry.1 |= state["Type"] == "Parallel";
@@ -251,7 +262,7 @@ impl Walker<'_> {
     }
 
     /// The events of one state, its branches included (not its successors).
-    fn state(&mut self, name: &str, state: &Value, summary: &mut Summary) -> Cost {
+    fn state(&mut self, name: &str, state: &Value, summary: &mut Summary, wrapper: bool) -> Cost {
         let retries: u64 = state["Retry"].as_array().map_or(0, |r| {
             r.iter().filter_map(|r| r["MaxAttempts"].as_u64()).sum()
         });
@@ -261,7 +272,12 @@ impl Walker<'_> {
                     .as_str()
                     .is_some_and(|r| r.ends_with(".sync"));
                 if sync {
-                    summary.batch_tasks += 1;
+                    // A step counts once (`start` has one task per way a run can begin);
+                    // the run's hooks are not the flow's tasks.
+                    let owner = self.state_steps.get(name).map_or(name, String::as_str);
+                    if owner != RUN_OWNER {
+                        summary.task_owners.insert(owner.to_string());
+                    }
                 }
                 let base = if sync {
                     SYNC_TASK_EVENTS
@@ -276,7 +292,7 @@ impl Walker<'_> {
             "Parallel" => {
                 let mut cost = Cost::fixed(PARALLEL_EVENTS);
                 for branch in state["Branches"].as_array().into_iter().flatten() {
-                    cost = cost.plus(self.machine(branch, summary, false));
+                    cost = cost.plus(self.machine(branch, summary, wrapper));
                 }
                 cost
             }

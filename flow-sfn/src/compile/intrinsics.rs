@@ -19,6 +19,17 @@ pub const ORIGIN_RUN_ID_PATH: &str = "$.origin_run_id";
 /// The flow params in the execution input, readable from any state of the top execution.
 pub const PARAMS_PATH: &str = "$$.Execution.Input.params";
 
+/// The upstream run that started this run, in the execution input (`{"flow", "run_id"}`).
+pub const TRIGGER_PATH: &str = "$$.Execution.Input.trigger";
+/// The event that started this run, in the execution input.
+pub const EVENT_PATH: &str = "$$.Execution.Input.event";
+/// Where a caught error travels into the run's hook (`{"Error", "Cause"}`).
+pub const FAILURE_PATH: &str = "$.failure";
+/// The run id in the run-level states, outside the flow's body (the execution's name).
+pub const EXECUTION_NAME_PATH: &str = "$$.Execution.Name";
+
+/// The longest flow name a trigger's `--triggered-by` value is budgeted for.
+const MAX_FLOW_NAME_BYTES: usize = 256;
 /// The longest run id (an execution name).
 const MAX_RUN_ID_BYTES: usize = flow_core::ids::MAX_RUN_ID_LEN;
 /// The longest item index of one foreach level in an index key (`usize::MAX` and a `.`).
@@ -90,6 +101,32 @@ impl TaskCommand {
         TaskCommand { args }
     }
 
+    /// The command of `start` in a run something started: `--triggered-by FLOW/RUN_ID`
+    /// from the execution input's `trigger`, or `--event-json` with its `event`.
+    pub fn started_by(mut self, started: StartedBy) -> Self {
+        let fixed = |s: &str| Arg::Literal(s.to_string());
+        match started {
+            StartedBy::Trigger => {
+                self.args.push(fixed("--triggered-by"));
+                self.args.push(Arg::Dynamic(
+                    format!(
+                        "States.Format('{{}}/{{}}', {TRIGGER_PATH}.flow, {TRIGGER_PATH}.run_id)"
+                    ),
+                    MAX_FLOW_NAME_BYTES + 1 + MAX_RUN_ID_BYTES,
+                ));
+            }
+            StartedBy::Event => {
+                self.args.push(fixed("--event-json"));
+                // Shares what the params leave (`max_params_json_bytes`) with them.
+                self.args.push(Arg::Dynamic(
+                    format!("States.JsonToString({EVENT_PATH})"),
+                    0,
+                ));
+            }
+        }
+        self
+    }
+
     /// The `Command.$` value: a `States.Array(..)` of the argv.
     pub fn intrinsic(&self) -> String {
         let parts: Vec<String> = self
@@ -120,6 +157,69 @@ impl TaskCommand {
             .sum();
         elements + r#"{"Command":[]}"#.len()
     }
+}
+
+/// What started a run, for the command of its `start` task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartedBy {
+    /// A finished run of an upstream flow (`trigger_on_finish`).
+    Trigger,
+    /// An EventBridge event (`trigger(...)`).
+    Event,
+}
+
+/// How a run ended, as the `hook` command's `--outcome` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The flow's body succeeded.
+    Succeeded,
+    /// A step (or the state machine around it) failed.
+    Failed,
+    /// The run went past the flow's `timeout`.
+    TimedOut,
+}
+
+impl Outcome {
+    /// The `--outcome` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::TimedOut => "timed-out",
+        }
+    }
+}
+
+/// The argv of the Batch job that ends a run:
+/// `<binary> hook --datastore <ROOT> --run-id <RUN> --outcome <OUTCOME> [--error <E>]
+/// [--cause <C>]`; it records the run's final status and calls the flow's hook method.
+/// The error and cause come from the state's [`FAILURE_PATH`] (what a `Catch` caught).
+pub fn hook_command(
+    binary: &str,
+    root: &S3Root,
+    outcome: Outcome,
+    with_error: bool,
+    with_cause: bool,
+) -> String {
+    let mut args = vec![
+        literal(binary),
+        literal("hook"),
+        literal("--datastore"),
+        literal(&root.to_string()),
+        literal("--run-id"),
+        EXECUTION_NAME_PATH.to_string(),
+        literal("--outcome"),
+        literal(outcome.as_str()),
+    ];
+    if with_error {
+        args.push(literal("--error"));
+        args.push(format!("{FAILURE_PATH}.Error"));
+    }
+    if with_cause {
+        args.push(literal("--cause"));
+        args.push(format!("{FAILURE_PATH}.Cause"));
+    }
+    format!("States.Array({})", args.join(", "))
 }
 
 /// Which per-task object of the datastore layout a key points at.
@@ -225,6 +325,42 @@ mod tests {
             other.ends_with("'--origin-run-id', $.origin_run_id)"),
             "{other}"
         );
+    }
+
+    #[test]
+    fn a_started_run_passes_its_trigger_or_event_to_start() {
+        let root = S3Root::parse("s3://bucket").unwrap();
+        let plain = TaskCommand::new("b", &root, "start", 0);
+        let triggered = plain.clone().started_by(StartedBy::Trigger);
+        assert!(triggered.intrinsic().ends_with(
+            "'--triggered-by', States.Format('{}/{}', $$.Execution.Input.trigger.flow, \
+             $$.Execution.Input.trigger.run_id))"
+        ));
+        assert_eq!(
+            triggered.max_override_bytes() - plain.max_override_bytes(),
+            "\"--triggered-by\",".len() + MAX_FLOW_NAME_BYTES + 1 + MAX_RUN_ID_BYTES + 3
+        );
+        let event = plain.started_by(StartedBy::Event).intrinsic();
+        assert!(
+            event.ends_with("'--event-json', States.JsonToString($$.Execution.Input.event))"),
+            "{event}"
+        );
+    }
+
+    #[test]
+    fn the_hook_command_carries_the_caught_error_when_asked() {
+        let root = S3Root::parse("s3://bucket/p").unwrap();
+        assert_eq!(
+            hook_command("b", &root, Outcome::Failed, true, true),
+            "States.Array('b', 'hook', '--datastore', 's3://bucket/p', '--run-id', $$.Execution.Name, \
+             '--outcome', 'failed', '--error', $.failure.Error, '--cause', $.failure.Cause)"
+        );
+        let succeeded = hook_command("b", &root, Outcome::Succeeded, false, false);
+        assert!(
+            succeeded.ends_with("'--outcome', 'succeeded')"),
+            "{succeeded}"
+        );
+        assert!(hook_command("b", &root, Outcome::TimedOut, true, false).contains("'timed-out'"));
     }
 
     #[test]

@@ -216,7 +216,15 @@ pub fn compile(
             &step.name,
             analysis.foreach_depth(i),
         );
-        let bytes = command.max_override_bytes();
+        // `start` of a triggered run also carries the upstream run (its largest form).
+        let bytes = if step.name == flow_graph::START {
+            command
+                .clone()
+                .started_by(intrinsics::StartedBy::Trigger)
+                .max_override_bytes()
+        } else {
+            command.max_override_bytes()
+        };
         if bytes > MAX_COMMAND_BYTES {
             return Err(CompileError::CommandTooLong {
                 step: step.name.clone(),

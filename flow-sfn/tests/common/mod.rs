@@ -207,6 +207,20 @@ pub fn options_flow() -> FlowGraph {
     )
 }
 
+/// A foreach flow with every run-level option: hooks, a timeout, a foreach's
+/// `max_concurrency`, a trigger and an event pattern.
+pub fn run_options_flow() -> FlowGraph {
+    let mut graph = movie();
+    graph.name = "RunOptionsFlow".into();
+    graph.hooks.on_failure = Some("alert".into());
+    graph.hooks.on_success = Some("celebrate".into());
+    graph.timeout_secs = Some(6 * 3600);
+    graph.steps[0].options.max_concurrency = Some(20);
+    graph.trigger_on_finish = vec!["UpstreamFlow".into()];
+    graph.event_triggers = vec![r#"{"source":["aws.s3"],"detail-type":["Object Created"]}"#.into()];
+    graph
+}
+
 /// The representative shapes, by snapshot name.
 pub fn shapes() -> Vec<(&'static str, FlowGraph)> {
     vec![
@@ -219,5 +233,6 @@ pub fn shapes() -> Vec<(&'static str, FlowGraph)> {
         ("foreach_in_split", foreach_in_split()),
         ("switch_to_join", switch_to_join()),
         ("options", options_flow()),
+        ("run_options", run_options_flow()),
     ]
 }
