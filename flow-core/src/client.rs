@@ -49,15 +49,15 @@ impl<F: Flow> Client<F> {
         }
     }
 
-    /// Every run, newest first.
-    pub async fn runs(&self) -> Result<Vec<Run<F>>, DatastoreError> {
-        Ok(self
-            .store
-            .runs()
-            .await?
-            .into_iter()
-            .map(|record| Run::new(self.store.clone(), record))
-            .collect())
+    /// The runs, newest first: `client.runs().await?` lists every one;
+    /// `client.runs().tagged("team", "recs").await?` only those with that tag (see
+    /// [`RunQuery`]).
+    pub fn runs(&self) -> RunQuery<F> {
+        RunQuery {
+            store: self.store.clone(),
+            tags: Vec::new(),
+            _flow: PhantomData,
+        }
     }
 
     /// The newest run.
@@ -68,6 +68,48 @@ impl<F: Flow> Client<F> {
     /// The run with this id.
     pub async fn run(&self, id: &RunId) -> Result<Run<F>, DatastoreError> {
         Ok(Run::new(self.store.clone(), self.store.run(id).await?))
+    }
+}
+
+/// A listing of runs, narrowed by tags; `.await` (or [`RunQuery::list`]) reads it.
+pub struct RunQuery<F> {
+    store: RunStore,
+    tags: Vec<(String, String)>,
+    _flow: PhantomData<fn() -> F>,
+}
+
+impl<F: Flow> RunQuery<F> {
+    /// Only runs tagged `key=value` (each call adds a tag every run listed must have).
+    pub fn tagged(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// Only runs with every one of these tags.
+    pub fn tagged_all(mut self, tags: &[(String, String)]) -> Self {
+        self.tags.extend(tags.iter().cloned());
+        self
+    }
+
+    /// The runs that match, newest first.
+    pub async fn list(self) -> Result<Vec<Run<F>>, DatastoreError> {
+        Ok(self
+            .store
+            .runs()
+            .await?
+            .into_iter()
+            .filter(|record| crate::tags::matches_all(&record.tags, &self.tags))
+            .map(|record| Run::new(self.store.clone(), record))
+            .collect())
+    }
+}
+
+impl<F: Flow> std::future::IntoFuture for RunQuery<F> {
+    type Output = Result<Vec<Run<F>>, DatastoreError>;
+    type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.list())
     }
 }
 
@@ -100,6 +142,11 @@ impl<F: Flow> Run<F> {
     /// Status as last recorded.
     pub fn status(&self) -> RunStatus {
         self.record.status
+    }
+
+    /// The run's tags, system tags included.
+    pub fn tags(&self) -> &crate::tags::Tags {
+        &self.record.tags
     }
 
     /// The params the run was started with.

@@ -15,6 +15,8 @@ pub struct StartedBy {
     pub trigger: Option<Trigger>,
     /// The event (`trigger(...)`, or `run --event FILE.json`).
     pub event: Option<Arc<serde_json::Value>>,
+    /// The run's tags, system tags included (see [`Ctx::tags`]).
+    pub tags: Arc<crate::tags::Tags>,
 }
 
 impl StartedBy {
@@ -23,6 +25,7 @@ impl StartedBy {
         StartedBy {
             trigger: record.trigger.clone(),
             event: record.event.clone().map(Arc::new),
+            tags: Arc::new(record.tags.clone()),
         }
     }
 }
@@ -79,5 +82,11 @@ impl<P> Ctx<P> {
     /// The event that started this run (`trigger(...)`, or `run --event FILE.json`).
     pub fn event(&self) -> Option<&serde_json::Value> {
         self.started_by.event.as_deref()
+    }
+
+    /// The run's tags (`run --tag k=v`, `step-functions trigger --tag k=v`) and its system
+    /// tags (`user`, `host`, `flowrs_version`; see [`crate::tags`]).
+    pub fn tags(&self) -> &crate::tags::Tags {
+        &self.started_by.tags
     }
 }

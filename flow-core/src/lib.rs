@@ -37,6 +37,7 @@ pub mod ids;
 pub mod inputs;
 pub mod params;
 pub mod run_end;
+pub mod tags;
 
 /// The graph model and its rules (the `flow-graph` crate).
 pub mod graph {

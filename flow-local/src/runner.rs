@@ -188,6 +188,14 @@ impl<F: Flow> Runner<F> {
         self
     }
 
+    /// Tags the run with `key=value` (see [`flow_core::tags`]); steps read the run's tags
+    /// with `ctx.tags()`. The system tags (`user`, `host`, ...) are added when it starts.
+    pub fn tag(mut self, key: &str, value: &str) -> Result<Self, flow_core::tags::TagError> {
+        let tags = flow_core::tags::user_tags([format!("{key}={value}").as_str()])?;
+        Arc::make_mut(&mut self.started_by.tags).extend(tags);
+        Ok(self)
+    }
+
     fn run_store(&self) -> RunStore {
         let store = self
             .store
@@ -206,6 +214,7 @@ impl<F: Flow> Runner<F> {
         record.graph = Some(graph_json::<F>());
         record.trigger = self.started_by.trigger.clone();
         record.event = self.started_by.event.as_deref().cloned();
+        record.tags = flow_core::tags::run_tags(&self.started_by.tags);
         let record = store.claim_run(record, RunIdTaken::TryAnother).await?;
         self.execute(store, record, params, None).await
     }
@@ -277,6 +286,17 @@ impl<F: Flow> Runner<F> {
         // A resumed run was started by what started its origin.
         record.trigger = origin.trigger.clone();
         record.event = origin.event.clone();
+        // A resumed run keeps its origin's tags (and any given now); its system tags are
+        // this process's.
+        let mut tags = origin.tags.clone();
+        tags.retain(|key, _| !flow_core::tags::SYSTEM_TAG_KEYS.contains(&key.as_str()));
+        tags.extend(
+            self.started_by
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        record.tags = flow_core::tags::run_tags(&tags);
         let record = store.claim_run(record, RunIdTaken::TryAnother).await?;
         self.execute(store, record, params, Some(plan)).await
     }

@@ -6,7 +6,8 @@
 //!             | "succeeded" | "failed" | "timed_out", "params": {...}, "origin_run_id": "...",
 //!             "resume_step": "...", "started_at_ms": 1, "finished_at_ms": 2, "error": "...",
 //!             "scheduler": "local" | "step-functions", "graph": {FlowGraph},
-//!             "trigger": {"flow": "Upstream", "run_id": "..."}, "event": {...}}
+//!             "trigger": {"flow": "Upstream", "run_id": "..."}, "event": {...},
+//!             "tags": {"team": "recs", "user": "alice", ...}}
 //! task.json  {"task": {"step": "measure", "index": "2.5"}, "status": "succeeded" | "failed"
 //!             | "caught", "attempts": [{"attempt": 0, "started_at_ms": 1, "duration_ms": 3,
 //!             "error": {"message": "...", "kind": "error" | "panic" | "timeout" | "internal"}}],
@@ -123,6 +124,10 @@ pub struct RunRecord {
     /// The event that started this run (an EventBridge event, or `run --event`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<Value>,
+    /// The run's tags: the ones it was started with (`run --tag k=v`) and the system tags
+    /// saying who and what started it (see [`crate::tags`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// How a task ended.

@@ -96,6 +96,7 @@ impl RunStore {
             graph: None,
             trigger: None,
             event: None,
+            tags: Default::default(),
         }
     }
 

@@ -52,6 +52,36 @@ pub(super) fn quiet_arg() -> Arg {
         .help("No progress output")
 }
 
+/// `--tag KEY=VALUE` (repeatable): the tags a run is started with, or (`runs`) the tags
+/// every listed run must have.
+pub fn tag_arg(help: &'static str) -> Arg {
+    Arg::new("tag")
+        .long("tag")
+        .value_name("KEY=VALUE")
+        .action(ArgAction::Append)
+        .help(help)
+}
+
+/// The `--tag` values given, validated as run tags (no system tag key).
+pub fn tag_values(matches: &ArgMatches) -> anyhow::Result<flow_core::tags::Tags> {
+    let given = matches
+        .get_many::<String>("tag")
+        .into_iter()
+        .flatten()
+        .map(String::as_str);
+    flow_core::tags::user_tags(given).map_err(|e| anyhow::anyhow!("--tag: {e}"))
+}
+
+/// The `--tag` values given as a filter: `(key, value)` pairs, system tags allowed.
+pub fn tag_filter(matches: &ArgMatches) -> anyhow::Result<Vec<(String, String)>> {
+    matches
+        .get_many::<String>("tag")
+        .into_iter()
+        .flatten()
+        .map(|text| flow_core::tags::parse_tag(text).map_err(|e| anyhow::anyhow!("--tag: {e}")))
+        .collect()
+}
+
 /// The positional `RUN[/STEP[/INDEX]]` of `dump` and `logs`.
 pub(super) fn pathspec_arg(help: &'static str) -> Arg {
     Arg::new("pathspec")

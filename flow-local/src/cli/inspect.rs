@@ -1,7 +1,7 @@
 //! `runs`, `dump` and `logs`: reading stored runs back.
 
-use super::args::{datastore_arg, pathspec_arg, run_store, Pathspec};
-use super::runs_table::{Column, RunsTable};
+use super::args::{datastore_arg, pathspec_arg, run_store, tag_arg, tag_filter, Pathspec};
+use super::runs_table::{started_by_cell, tags_cell, Column, RunsTable};
 use super::StoreOpener;
 use anyhow::{bail, Context as _};
 use clap::{Arg, ArgMatches, Command};
@@ -16,6 +16,9 @@ pub(super) fn runs_command() -> Command {
     Command::new("runs")
         .about("List the stored runs, newest first")
         .arg(datastore_arg())
+        .arg(tag_arg(
+            "Only runs with this tag (repeatable: a run must have every one)",
+        ))
 }
 
 /// The `dump` command.
@@ -47,10 +50,18 @@ pub(super) async fn runs<F: Flow>(
     openers: &[StoreOpener],
     matches: &ArgMatches,
 ) -> anyhow::Result<ExitCode> {
+    let filter = tag_filter(matches)?;
     let store = run_store::<F>(openers, matches).await?;
-    let runs = store.runs().await?;
+    let client = Client::<F>::from_run_store(store.clone());
+    let runs = client.runs().tagged_all(&filter).await?;
     if runs.is_empty() {
-        eprintln!("no runs of {} in {}", F::graph().name, store.root());
+        let tagged = if filter.is_empty() {
+            String::new()
+        } else {
+            let pairs: Vec<String> = filter.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!(" tagged {}", pairs.join(", "))
+        };
+        eprintln!("no runs of {}{tagged} in {}", F::graph().name, store.root());
         return Ok(ExitCode::SUCCESS);
     }
     let mut table = RunsTable::new([
@@ -58,8 +69,10 @@ pub(super) async fn runs<F: Flow>(
         Column::left("STATUS").min_width(9),
         Column::right("SECONDS").min_width(10),
         Column::left("ORIGIN"),
+        Column::left("STARTED_BY"),
+        Column::left("TAGS"),
     ]);
-    for run in runs {
+    for run in runs.iter().map(|run| run.record()) {
         let seconds = run
             .finished_at_ms
             .map(|finished| {
@@ -74,8 +87,11 @@ pub(super) async fn runs<F: Flow>(
             status.as_str().unwrap_or_default().to_string(),
             seconds,
             run.origin_run_id
+                .as_ref()
                 .map(|origin| origin.to_string())
                 .unwrap_or_default(),
+            started_by_cell(&run.tags),
+            tags_cell(&run.tags),
         ]);
     }
     print!("{table}");

@@ -16,8 +16,8 @@ mod run;
 mod runs_table;
 mod step;
 
-pub use args::{param_args, param_values, Pathspec};
-pub use runs_table::{Column, RunsTable};
+pub use args::{param_args, param_values, tag_arg, tag_filter, tag_values, Pathspec};
+pub use runs_table::{started_by_cell, tags_cell, Column, RunsTable};
 
 use anyhow::{bail, Context as _};
 use clap::{ArgMatches, Command};

@@ -1,6 +1,9 @@
 //! `run` and `resume`: a run in this process, and the summary printed when it ends.
 
-use super::args::{datastore_arg, param_args, param_values, quiet_arg, run_store, workers_args};
+use super::args::{
+    datastore_arg, param_args, param_values, quiet_arg, run_store, tag_arg, tag_values,
+    workers_args,
+};
 use super::StoreOpener;
 use crate::progress::ProgressMode;
 use crate::runner::{RunHandle, Runner};
@@ -40,6 +43,9 @@ pub(super) fn run_command(graph: &FlowGraph) -> Command {
                      are read from it (a --param flag wins)",
                 ),
         )
+        .arg(tag_arg(
+            "Tag the run (repeatable); steps read tags with ctx.tags(), `runs --tag` filters by them",
+        ))
         .args(param_args(graph))
 }
 
@@ -84,8 +90,12 @@ pub(super) async fn run<F: Flow>(
     // Given after the event's values, a flag wins.
     values.extend(param_values(F::graph(), matches));
     let params: F::Params = flow_core::params::params_from_args(values)?;
+    let tags = tag_values(matches)?;
     let store = run_store::<F>(openers, matches).await?;
     let mut runner = runner::<F>(matches, store.object_store().clone()).params(params);
+    for (key, value) in &tags {
+        runner = runner.tag(key, value)?;
+    }
     if let Some(trigger) = trigger {
         runner = runner.triggered_by(trigger);
     }

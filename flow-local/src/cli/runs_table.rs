@@ -121,9 +121,46 @@ impl fmt::Display for RunsTable {
     }
 }
 
+/// The TAGS cell of a run: its tags other than the system tags, `key=value` joined by `,`.
+pub fn tags_cell(tags: &flow_core::tags::Tags) -> String {
+    tags.iter()
+        .filter(|(key, _)| !flow_core::tags::SYSTEM_TAG_KEYS.contains(&key.as_str()))
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The STARTED_BY cell of a run: its `user` and `host` system tags as `user@host`.
+pub fn started_by_cell(tags: &flow_core::tags::Tags) -> String {
+    let get = |key| tags.get(key).map(String::as_str).unwrap_or_default();
+    match (
+        get(flow_core::tags::USER_TAG),
+        get(flow_core::tags::HOST_TAG),
+    ) {
+        ("", "") => String::new(),
+        (user, "") => user.to_string(),
+        (user, host) => format!("{user}@{host}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tags_cell_leaves_system_tags_to_the_started_by_cell() {
+        let mut tags = flow_core::tags::Tags::new();
+        tags.insert("team".into(), "recs".into());
+        tags.insert("stage".into(), "dev".into());
+        tags.insert("user".into(), "alice".into());
+        tags.insert("host".into(), "box".into());
+        tags.insert("flowrs_version".into(), "0.1.0".into());
+        assert_eq!(tags_cell(&tags), "stage=dev,team=recs");
+        assert_eq!(started_by_cell(&tags), "alice@box");
+        tags.remove("host");
+        assert_eq!(started_by_cell(&tags), "alice");
+        assert_eq!(started_by_cell(&Default::default()), "");
+    }
 
     #[test]
     fn columns_fit_the_widest_cell_and_keep_their_alignment() {
