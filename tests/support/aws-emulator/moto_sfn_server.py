@@ -470,6 +470,11 @@ if os.environ.get("MOTO_REQUEST_LOG"):
     import request_log
     request_log.install(os.environ["MOTO_REQUEST_LOG"])
 
+# ---- (project) EventBridge for event-driven flows: Step Functions status-change events, rules with Step Functions
+# targets (input transformers applied), S3 "Object Created" events on the default bus. See events.py.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import events as _events  # noqa: E402,F401
+
 # ---- start moto_server (it sets MOTO_PORT from -p when unset; SFN integrations call back on that port)
 from moto.server import main
 main(sys.argv[1:])
