@@ -10,6 +10,7 @@
 //!   execution (Step Functions forgets it after 90 days).
 //! * Without `s3:ListBucket`, S3 answers 403 for a missing key.
 //! * AWS errors print operation, code and message; tags reach every resource.
+//! * The schedule starts runs as its own role, never the state machine's.
 
 #[path = "common/emulator.rs"]
 mod emulator;
@@ -145,6 +146,63 @@ fn eventbridge_rules_are_bounded_owned_and_left_alone_when_not_ours() {
     assert_eq!(
         rule_tags(&aws, &kept["LinearFlow"]).get("flowrs:state-machine"),
         None
+    );
+}
+
+/// EventBridge assumes the schedule's role to start a run, so it must be a role trusted by
+/// `events.amazonaws.com` (EventBridge User Guide, "Using resource-based policies for Amazon
+/// EventBridge": targets other than Lambda, SNS, SQS and CloudWatch Logs need a role): the
+/// state machine's own role, trusted by `states.amazonaws.com`, would never start a run.
+#[test]
+fn the_schedule_starts_runs_as_its_own_role() {
+    let aws = Aws::start(&[], &[]);
+    let schedule_role = "arn:aws:iam::123456789012:role/flowrs-schedule";
+    aws.ok(
+        "params",
+        &["step-functions", "create", "--schedule-role", schedule_role],
+    );
+    let clients = aws.clients();
+    let targets = runtime().block_on(async {
+        clients
+            .events
+            .list_targets_by_rule()
+            .rule("ParamsFlow")
+            .send()
+            .await
+            .expect("ListTargetsByRule")
+    });
+    let target = &targets.targets()[0];
+    assert_eq!(target.role_arn(), Some(schedule_role));
+    assert_ne!(target.role_arn(), Some(aws.emulator.role_arn.as_str()));
+    aws.ok("params", &["step-functions", "delete"]);
+
+    // Without a schedule role nothing is deployed, and the error says how to give one.
+    let out = aws.cli_with_env(
+        "params",
+        &["step-functions", "create"],
+        &[("FLOW_SFN_SCHEDULE_ROLE", "")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("--schedule-role")
+            && stderr.contains("FLOW_SFN_SCHEDULE_ROLE")
+            && stderr.contains("events.amazonaws.com"),
+        "{stderr}"
+    );
+    assert!(rules(&aws).is_empty(), "{:?}", rules(&aws));
+    let machines = runtime().block_on(async {
+        clients
+            .sfn
+            .list_state_machines()
+            .send()
+            .await
+            .expect("ListStateMachines")
+    });
+    assert!(
+        machines.state_machines().is_empty(),
+        "{:?}",
+        machines.state_machines()
     );
 }
 

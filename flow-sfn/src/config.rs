@@ -526,15 +526,16 @@ impl SfnArgs {
                 "use 1 to 80 characters from A-Z, a-z, 0-9, '-' and '_'",
             ));
         }
+        // An empty variable (`FLOW_SFN_SCHEDULE_ROLE=`) gives no role.
+        let nonempty = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+        let schedule_role = nonempty(&self.schedule_role);
+        let execution_role = nonempty(&self.execution_role);
         for (value, flag) in [
             (&self.role_arn, "--role-arn / FLOW_SFN_ROLE_ARN"),
             (&self.job_role_arn, "--job-role-arn / FLOW_SFN_JOB_ROLE_ARN"),
+            (&schedule_role, "--schedule-role / FLOW_SFN_SCHEDULE_ROLE"),
             (
-                &self.schedule_role,
-                "--schedule-role / FLOW_SFN_SCHEDULE_ROLE",
-            ),
-            (
-                &self.execution_role,
+                &execution_role,
                 "--execution-role / FLOW_SFN_EXECUTION_ROLE",
             ),
         ] {
@@ -595,8 +596,7 @@ impl SfnArgs {
             .filter(|r| !r.is_empty());
         let compute = self.compute.unwrap_or_default();
         let fargate = if compute.is_fargate() {
-            let execution_role_arn = self
-                .execution_role
+            let execution_role_arn = execution_role
                 .clone()
                 .ok_or(ConfigError::Missing(EXECUTION_ROLE))?;
             let log_group = self.log_group.clone().filter(|g| !g.is_empty());
@@ -615,7 +615,7 @@ impl SfnArgs {
         Ok(DeployConfig {
             compute,
             fargate,
-            schedule_role_arn: self.schedule_role.clone(),
+            schedule_role_arn: schedule_role,
             state_machine_name,
             datastore,
             image,

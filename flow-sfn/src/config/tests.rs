@@ -186,3 +186,64 @@ fn invalid_settings_are_rejected() {
         "arn:aws:iam::123456789012:role/sfn"
     );
 }
+
+#[test]
+fn fargate_settings_need_an_execution_role_and_a_valid_log_group() {
+    let mut a = args();
+    a.compute = Some(Compute::Fargate);
+    let message = a.resolve("F").unwrap_err().to_string();
+    assert!(
+        message.contains("--execution-role") && message.contains("FLOW_SFN_EXECUTION_ROLE"),
+        "{message}"
+    );
+    // An empty variable is no role.
+    a.execution_role = Some(String::new());
+    assert!(a.resolve("F").is_err());
+    a.execution_role = Some("exec".into());
+    let message = a.resolve("F").unwrap_err().to_string();
+    assert!(message.contains("invalid IAM role ARN `exec`"), "{message}");
+    a.execution_role = Some("arn:aws:iam::123456789012:role/exec".into());
+    a.log_group = Some("bad group".into());
+    let message = a.resolve("F").unwrap_err().to_string();
+    assert!(message.contains("FLOW_SFN_LOG_GROUP"), "{message}");
+    a.log_group = Some("/flows/movie".into());
+    a.assign_public_ip = true;
+    let config = a.resolve("F").unwrap();
+    assert_eq!(config.compute, Compute::Fargate);
+    let fargate = config.fargate.unwrap();
+    assert_eq!(
+        fargate.execution_role_arn,
+        "arn:aws:iam::123456789012:role/exec"
+    );
+    assert_eq!(fargate.log_group.as_deref(), Some("/flows/movie"));
+    assert!(fargate.assign_public_ip);
+    // EC2 kinds ignore the Fargate settings.
+    a.compute = Some(Compute::Spot);
+    assert_eq!(a.resolve("F").unwrap().fargate, None);
+    assert_eq!(args().resolve("F").unwrap().compute, Compute::Ec2);
+}
+
+#[test]
+fn a_schedule_role_is_required_only_when_asked_for() {
+    let message = args()
+        .resolve("F")
+        .unwrap()
+        .require_schedule_role_arn()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("--schedule-role")
+            && message.contains("FLOW_SFN_SCHEDULE_ROLE")
+            && message.contains("events.amazonaws.com")
+            && message.contains("ScheduleRoleArn"),
+        "{message}"
+    );
+    let mut a = args();
+    a.schedule_role = Some(" ".into());
+    assert!(a.resolve("F").unwrap().schedule_role_arn.is_none());
+    a.schedule_role = Some("arn:aws:iam::123456789012:role/schedule".into());
+    assert_eq!(
+        a.resolve("F").unwrap().require_schedule_role_arn().unwrap(),
+        "arn:aws:iam::123456789012:role/schedule"
+    );
+}
