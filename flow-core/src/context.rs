@@ -2,7 +2,7 @@
 //! attaches cards to its task.
 
 use crate::card::Cards;
-use crate::datastore::Trigger;
+use crate::datastore::{ObjectStore, Trigger};
 use crate::ids::{RunId, TaskId};
 use crate::params::NoParams;
 use std::sync::Arc;
@@ -47,6 +47,8 @@ pub struct Ctx<P = NoParams> {
     pub cards: Cards,
     /// What started the run (see [`Ctx::trigger`] and [`Ctx::event`]).
     pub started_by: StartedBy,
+    /// The datastore the run is stored in (see [`Ctx::datastore`]).
+    pub datastore: Option<Arc<dyn ObjectStore>>,
 }
 
 impl<P> Ctx<P> {
@@ -72,9 +74,16 @@ impl<P> Ctx<P> {
         &self.cards
     }
 
+    /// The datastore this run is stored in (a directory, or S3 on Step Functions); `None`
+    /// only for a context built outside a run. Other flows' runs are stored there too.
+    pub fn datastore(&self) -> Option<&Arc<dyn ObjectStore>> {
+        self.datastore.as_ref()
+    }
+
     /// The upstream flow and run whose success started this run (`trigger_on_finish`, or
     /// `run --triggered-by`); `None` for a run started otherwise. Open its artifacts with
-    /// `flow_core::client::Client::<Upstream>::new(store).run(&trigger.run_id)`.
+    /// `Client::<Upstream>::new(ctx.datastore()?.clone()).run(&trigger.run_id)`
+    /// ([`crate::client::Client`]).
     pub fn trigger(&self) -> Option<&Trigger> {
         self.started_by.trigger.as_ref()
     }

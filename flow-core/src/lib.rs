@@ -205,6 +205,14 @@ pub mod __private {
         }
     }
 
+    /// The error for a call of a hook the flow does not have.
+    pub fn unknown_hook(flow: &str, hook: &str) -> StepError {
+        StepError::new(
+            StepErrorKind::Internal,
+            format!("flow `{flow}` has no hook method `{hook}`"),
+        )
+    }
+
     /// The error for a join called without inputs.
     pub fn missing_inputs(step: &str) -> StepError {
         StepError::new(

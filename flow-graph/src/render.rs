@@ -38,14 +38,34 @@ pub fn render_text(graph: &FlowGraph) -> String {
     if !graph.params.is_empty() {
         out.push_str("params\n");
         for p in &graph.params {
+            let from_event = p
+                .from_event
+                .as_ref()
+                .map(|path| format!("  from event {path}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  --{} <{}>  default {}",
+                "  --{} <{}>  default {}{from_event}",
                 p.flag(),
                 p.type_name,
                 p.default
             );
         }
+    }
+    if let Some(t) = graph.timeout_secs {
+        let _ = writeln!(out, "timeout {}", format_duration(t * 1000));
+    }
+    for upstream in &graph.trigger_on_finish {
+        let _ = writeln!(out, "triggered by {upstream} succeeding");
+    }
+    for pattern in &graph.event_triggers {
+        let _ = writeln!(out, "triggered by event {pattern}");
+    }
+    if let Some(hook) = &graph.hooks.on_failure {
+        let _ = writeln!(out, "on failure {hook}");
+    }
+    if let Some(hook) = &graph.hooks.on_success {
+        let _ = writeln!(out, "on success {hook}");
     }
     if let Some(schedule) = &graph.schedule {
         let _ = writeln!(out, "schedule {schedule}");
@@ -68,6 +88,9 @@ fn option_tags(step: &StepSpec) -> Vec<String> {
     }
     if let Some(t) = o.timeout_secs {
         tags.push(format!("timeout {}", format_duration(t * 1000)));
+    }
+    if let Some(n) = o.max_concurrency {
+        tags.push(format!("max concurrency {n}"));
     }
     if o.catch {
         tags.push("catch".into());

@@ -251,6 +251,7 @@ impl<F: Flow> TaskExecutor<F> {
                 foreach_counts: foreach_counts.clone(),
                 cards: Default::default(),
                 started_by: self.started_by.clone(),
+                datastore: Some(self.store.object_store().clone()),
             };
             // The cards of the attempt that ends the task are stored with it.
             let cards = ctx.cards.clone();

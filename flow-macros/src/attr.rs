@@ -8,7 +8,7 @@ use crate::option_table::{
     bad, group, ident, ident_list, is_bare, lit_bool, lit_int, lit_str, value, value_as,
     OptionList, Place, Spec, Table,
 };
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
@@ -33,12 +33,36 @@ impl<T> Given<T> {
     }
 }
 
-/// `#[flow(params = T, schedule = "...", tags = ["..."])]`.
+/// `#[flow(params = T, schedule = "...", tags = ["..."], trigger_on_finish = "Up",
+/// trigger(...), on_failure = f, on_success = f, timeout = "6h")]`.
 #[derive(Default)]
 pub struct FlowArgs {
     pub params: Option<Type>,
     pub schedule: Option<LitStr>,
     pub tags: Vec<LitStr>,
+    /// Upstream flow names.
+    pub trigger_on_finish: Vec<LitStr>,
+    /// One per `trigger(...)`.
+    pub triggers: Vec<TriggerArgs>,
+    pub on_failure: Option<Ident>,
+    pub on_success: Option<Ident>,
+    pub timeout: Option<LitStr>,
+}
+
+/// One `trigger(...)`: an S3 object created (`s3(bucket = "b", prefix = "in/")`), a custom
+/// event (`source = "...", detail_type = "..."`), or a raw EventBridge `pattern`.
+#[derive(Default)]
+pub struct TriggerArgs {
+    /// `trigger(...)` as written, which errors about the whole trigger underline.
+    pub tokens: TokenStream,
+    /// `s3(...)` as written, when given.
+    pub s3: Option<TokenStream>,
+    pub bucket: Option<LitStr>,
+    pub prefix: Option<LitStr>,
+    pub suffix: Option<LitStr>,
+    pub source: Option<LitStr>,
+    pub detail_type: Option<LitStr>,
+    pub pattern: Option<LitStr>,
 }
 
 /// Where `next` goes: one step, or every step of a split.
@@ -63,6 +87,7 @@ pub struct StepArgs {
     pub image: Option<LitStr>,
     pub queue: Option<LitStr>,
     pub job_role: Option<LitStr>,
+    pub max_concurrency: Option<LitInt>,
     /// An error left the step's transition unknown, so the graph rules are not checked:
     /// they would report the consequences of the mistake rather than the mistake.
     pub transition_unknown: bool,
@@ -119,6 +144,7 @@ const FLOW: Table<FlowArgs> = Table {
             name: "params",
             takes: "the flow's params type: `params = MyParams`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.params = Some(value_as::<Type>(meta)?);
                 Ok(())
@@ -128,6 +154,7 @@ const FLOW: Table<FlowArgs> = Table {
             name: "schedule",
             takes: "a schedule expression as a string: `schedule = \"cron(0 6 * * ? *)\"`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.schedule = Some(lit_str(&value(meta)?)?);
                 Ok(())
@@ -137,12 +164,183 @@ const FLOW: Table<FlowArgs> = Table {
             name: "tags",
             takes: "a list of strings: `tags = [\"nightly\"]`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 let expr = value(meta)?;
                 let Expr::Array(list) = &expr else {
                     return Err(bad(&expr));
                 };
                 args.tags = list.elems.iter().map(lit_str).collect::<Result<_, _>>()?;
+                Ok(())
+            },
+        },
+        Spec {
+            name: "trigger_on_finish",
+            takes: "the flow(s) whose successful runs start this one: \
+                    `trigger_on_finish = \"Upstream\"` or `trigger_on_finish = [\"A\", \"B\"]`",
+            transition: false,
+            repeatable: false,
+            parse: |args, meta, _| {
+                let expr = value(meta)?;
+                args.trigger_on_finish = match &expr {
+                    Expr::Array(list) => {
+                        list.elems.iter().map(lit_str).collect::<Result<_, _>>()?
+                    }
+                    _ => vec![lit_str(&expr)?],
+                };
+                Ok(())
+            },
+        },
+        Spec {
+            name: "trigger",
+            takes: "an event that starts a run: `trigger(s3(bucket = \"b\", prefix = \"in/\"))`, \
+                    `trigger(source = \"com.acme\", detail_type = \"Order Placed\")` or \
+                    `trigger(pattern = r#\"{...}\"#)`",
+            transition: false,
+            repeatable: true,
+            parse: |args, meta, ctxt| {
+                if !meta.input.peek(token::Paren) {
+                    return Err(match value(meta) {
+                        Ok(expr) => bad(&expr),
+                        Err(bad) => bad,
+                    });
+                }
+                let path = &meta.path;
+                let group_tokens = meta.input.fork().parse::<TokenTree>().ok();
+                let mut trigger = TriggerArgs {
+                    tokens: quote!(#path #group_tokens),
+                    ..TriggerArgs::default()
+                };
+                let empty =
+                    matches!(&group_tokens, Some(TokenTree::Group(g)) if g.stream().is_empty());
+                if empty {
+                    // `trigger()`: reported with the trigger as a whole, in `events.rs`.
+                    meta.input.parse::<TokenTree>()?;
+                } else {
+                    let mut list = OptionList::new(&TRIGGER, ctxt);
+                    let parsed = meta.parse_nested_meta(|inner| list.option(&mut trigger, inner));
+                    if let Err(e) = parsed {
+                        ctxt.syn_error(e);
+                    }
+                }
+                args.triggers.push(trigger);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "on_failure",
+            takes: "a method of this impl block: `on_failure = alert`, with \
+                    `fn alert(run: &RunEnd) -> Result<(), E>`",
+            transition: false,
+            repeatable: false,
+            parse: |args, meta, _| {
+                args.on_failure = Some(ident(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "on_success",
+            takes: "a method of this impl block: `on_success = report`, with \
+                    `fn report(run: &RunEnd) -> Result<(), E>`",
+            transition: false,
+            repeatable: false,
+            parse: |args, meta, _| {
+                args.on_success = Some(ident(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "timeout",
+            takes: "the whole run's time limit as a duration string: `timeout = \"6h\"`",
+            transition: false,
+            repeatable: false,
+            parse: |args, meta, _| {
+                args.timeout = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+    ],
+};
+
+const TRIGGER: Table<TriggerArgs> = Table {
+    place: Place::Group("trigger"),
+    specs: &[
+        Spec {
+            name: "s3",
+            takes: "the bucket and an optional key prefix and suffix: \
+                    `s3(bucket = \"b\", prefix = \"in/\", suffix = \".csv\")`",
+            transition: false,
+            repeatable: false,
+            parse: |trigger, meta, ctxt| {
+                let path = &meta.path;
+                trigger.s3 = Some(quote!(#path));
+                group(trigger, meta, ctxt, &S3)
+            },
+        },
+        Spec {
+            name: "source",
+            takes: "the events' `source` as a string: `source = \"com.acme.orders\"`",
+            transition: false,
+            repeatable: false,
+            parse: |trigger, meta, _| {
+                trigger.source = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "detail_type",
+            takes: "the events' `detail-type` as a string: `detail_type = \"Order Placed\"`",
+            transition: false,
+            repeatable: false,
+            parse: |trigger, meta, _| {
+                trigger.detail_type = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "pattern",
+            takes: "an EventBridge event pattern, a JSON object as a string: \
+                    `pattern = r#\"{\"source\": [\"com.acme\"]}\"#`",
+            transition: false,
+            repeatable: false,
+            parse: |trigger, meta, _| {
+                trigger.pattern = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+    ],
+};
+
+const S3: Table<TriggerArgs> = Table {
+    place: Place::Group("s3"),
+    specs: &[
+        Spec {
+            name: "bucket",
+            takes: "the bucket's name as a string: `bucket = \"my-bucket\"`",
+            transition: false,
+            repeatable: false,
+            parse: |trigger, meta, _| {
+                trigger.bucket = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "prefix",
+            takes: "a key prefix as a string: `prefix = \"incoming/\"`",
+            transition: false,
+            repeatable: false,
+            parse: |trigger, meta, _| {
+                trigger.prefix = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "suffix",
+            takes: "a key suffix as a string: `suffix = \".csv\"`",
+            transition: false,
+            repeatable: false,
+            parse: |trigger, meta, _| {
+                trigger.suffix = Some(lit_str(&value(meta)?)?);
                 Ok(())
             },
         },
@@ -157,6 +355,7 @@ const STEP: Table<StepArgs> = Table {
             takes: "the step to go on to, or a list of steps to run in parallel: \
                     `next = end` or `next = [a, b]`",
             transition: true,
+            repeatable: false,
             parse: |args, meta, _| {
                 let expr = value(meta)?;
                 let next = match &expr {
@@ -171,6 +370,7 @@ const STEP: Table<StepArgs> = Table {
             name: "foreach",
             takes: "a field of the flow to fan out over: `foreach = items, next = body`",
             transition: true,
+            repeatable: false,
             parse: |args, meta, _| {
                 let expr = value(meta)?;
                 let field = ident(&expr)?;
@@ -182,6 +382,7 @@ const STEP: Table<StepArgs> = Table {
             name: "switch",
             takes: "the list of steps it chooses from: `switch = [a, b]`",
             transition: true,
+            repeatable: false,
             parse: |args, meta, _| {
                 let expr = value(meta)?;
                 let targets = ident_list(&expr)?;
@@ -193,6 +394,7 @@ const STEP: Table<StepArgs> = Table {
             name: "retry",
             takes: "a number of retries, or `retry(times = 3, backoff = \"2s\")`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, ctxt| {
                 if meta.input.peek(token::Paren) {
                     return group(args, meta, ctxt, &RETRY);
@@ -205,6 +407,7 @@ const STEP: Table<StepArgs> = Table {
             name: "timeout",
             takes: "a duration string: `timeout = \"10m\"`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.timeout = Some(lit_str(&value(meta)?)?);
                 Ok(())
@@ -214,6 +417,7 @@ const STEP: Table<StepArgs> = Table {
             name: "catch",
             takes: "no value (`catch`), or `catch = true` or `catch = false`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 let catch = is_bare(meta) || lit_bool(&value(meta)?)?.value;
                 args.catch = Some(catch);
@@ -221,15 +425,28 @@ const STEP: Table<StepArgs> = Table {
             },
         },
         Spec {
+            name: "max_concurrency",
+            takes: "a whole number of items in flight at once (on a foreach step): \
+                    `max_concurrency = 20`",
+            transition: false,
+            repeatable: false,
+            parse: |args, meta, _| {
+                args.max_concurrency = Some(lit_int(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
             name: "resources",
             takes: "a list: `resources(cpu = 2, memory = 4096, gpu = 1)`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, ctxt| group(args, meta, ctxt, &RESOURCES),
         },
         Spec {
             name: "batch",
             takes: "a list: `batch(image = \"...\", queue = \"...\", job_role = \"...\")`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, ctxt| group(args, meta, ctxt, &BATCH),
         },
     ],
@@ -242,6 +459,7 @@ const RETRY: Table<StepArgs> = Table {
             name: "times",
             takes: "a whole number: `times = 3`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.retry_times = Some(lit_int(&value(meta)?)?);
                 Ok(())
@@ -251,6 +469,7 @@ const RETRY: Table<StepArgs> = Table {
             name: "backoff",
             takes: "a duration string: `backoff = \"2s\"`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.retry_backoff = Some(lit_str(&value(meta)?)?);
                 Ok(())
@@ -266,6 +485,7 @@ const RESOURCES: Table<StepArgs> = Table {
             name: "cpu",
             takes: "a whole number of vCPUs: `cpu = 2`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.cpu = Some(lit_int(&value(meta)?)?);
                 Ok(())
@@ -275,6 +495,7 @@ const RESOURCES: Table<StepArgs> = Table {
             name: "memory",
             takes: "a whole number of MiB: `memory = 4096`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.memory = Some(lit_int(&value(meta)?)?);
                 Ok(())
@@ -284,6 +505,7 @@ const RESOURCES: Table<StepArgs> = Table {
             name: "gpu",
             takes: "a whole number of GPUs: `gpu = 1`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.gpu = Some(lit_int(&value(meta)?)?);
                 Ok(())
@@ -299,6 +521,7 @@ const BATCH: Table<StepArgs> = Table {
             name: "image",
             takes: "a container image as a string: `image = \"repo/image:tag\"`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.image = Some(lit_str(&value(meta)?)?);
                 Ok(())
@@ -308,6 +531,7 @@ const BATCH: Table<StepArgs> = Table {
             name: "queue",
             takes: "a job queue name as a string: `queue = \"my-queue\"`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.queue = Some(lit_str(&value(meta)?)?);
                 Ok(())
@@ -317,6 +541,7 @@ const BATCH: Table<StepArgs> = Table {
             name: "job_role",
             takes: "an IAM role ARN as a string: `job_role = \"arn:aws:iam::...\"`",
             transition: false,
+            repeatable: false,
             parse: |args, meta, _| {
                 args.job_role = Some(lit_str(&value(meta)?)?);
                 Ok(())

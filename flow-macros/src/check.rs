@@ -19,6 +19,8 @@ pub struct Checked {
     pub graph: FlowGraph,
     /// body step name -> foreach field ident
     pub foreach_fields: BTreeMap<String, syn::Ident>,
+    /// The hook methods (`on_failure`, `on_success`), each once.
+    pub hooks: Vec<syn::ImplItemFn>,
 }
 
 fn transition(step: &Step, ctxt: &Ctxt) -> Transition {
@@ -148,7 +150,41 @@ fn options(step: &Step, ctxt: &Ctxt) -> StepOptions {
             queue: a.queue.as_ref().map(syn::LitStr::value),
             job_role: a.job_role.as_ref().map(syn::LitStr::value),
         },
-        max_concurrency: None,
+        max_concurrency: max_concurrency(step, ctxt),
+    }
+}
+
+/// The most child executions a Distributed Map runs at once, and so the largest
+/// `max_concurrency` that means the same on Step Functions as locally.
+const MAX_CONCURRENCY: u64 = 10_000;
+
+/// `max_concurrency` of a foreach step: from 1 to [`MAX_CONCURRENCY`].
+fn max_concurrency(step: &Step, ctxt: &Ctxt) -> Option<u32> {
+    let lit = step.args.max_concurrency.as_ref()?;
+    let name = step.name();
+    if step.args.foreach.is_none() {
+        ctxt.error_spanned_by(
+            lit,
+            format!(
+                "`max_concurrency` limits the items of a foreach in flight, and step `{name}` is \
+                 no foreach; put it on the step that fans out: \
+                 `#[step(foreach = items, next = body, max_concurrency = 20)]`"
+            ),
+        );
+        return None;
+    }
+    match lit.base10_parse::<u64>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Some(n as u32),
+        _ => {
+            ctxt.error_spanned_by(
+                lit,
+                format!(
+                    "`max_concurrency` of step `{name}` must be a whole number from 1 to \
+                     {MAX_CONCURRENCY} (items in flight at once; leave it out for no limit)"
+                ),
+            );
+            None
+        }
     }
 }
 
@@ -226,6 +262,18 @@ pub fn check(flow: &FlowImpl, args: &FlowArgs, ctxt: &Ctxt) -> Checked {
     graph.doc = flow.doc.clone();
     graph.schedule = args.schedule.as_ref().map(syn::LitStr::value);
     graph.tags = args.tags.iter().map(syn::LitStr::value).collect();
+    graph.trigger_on_finish = crate::events::upstream_flows(flow, args, ctxt);
+    graph.event_triggers = args
+        .triggers
+        .iter()
+        .filter_map(|t| crate::events::event_pattern(t, ctxt))
+        .collect();
+    graph.timeout_secs = crate::events::run_timeout(args, ctxt);
+    let hooks = crate::events::hooks(flow, args, ctxt);
+    graph.hooks = flow_graph::Hooks {
+        on_failure: args.on_failure.as_ref().map(ToString::to_string),
+        on_success: args.on_success.as_ref().map(ToString::to_string),
+    };
     if graph_known {
         if let Err(graph_errors) = flow_graph::validate(&graph) {
             for e in graph_errors {
@@ -236,5 +284,6 @@ pub fn check(flow: &FlowImpl, args: &FlowArgs, ctxt: &Ctxt) -> Checked {
     Checked {
         graph,
         foreach_fields,
+        hooks,
     }
 }

@@ -192,6 +192,37 @@ fn call_arm(step: &Step, checked: &Checked) -> TokenStream {
     }
 }
 
+/// The arm of `call_hook` that calls one hook method with the run's summary. The summary is
+/// spanned at the parameter's type and the conversion at the return type, so rustc reports a
+/// wrong signature there.
+fn hook_arm(method: &syn::ImplItemFn) -> TokenStream {
+    let ident = &method.sig.ident;
+    let name = ident.to_string();
+    let arg_span = method
+        .sig
+        .inputs
+        .first()
+        .map_or(ident.span(), |arg| match arg {
+            syn::FnArg::Typed(t) => t.ty.span(),
+            syn::FnArg::Receiver(r) => r.span(),
+        });
+    let run = quote_spanned!(arg_span=> __run);
+    let trait_path = quote!(::flow_core::__private::HookReturn);
+    let convert = match &method.sig.output {
+        syn::ReturnType::Type(_, ty) => {
+            quote_spanned!(ty.span()=> <#ty as #trait_path>::into_result)
+        }
+        syn::ReturnType::Default => {
+            let unit = quote_spanned!(ident.span()=> ());
+            quote_spanned!(ident.span()=> <#unit as #trait_path>::into_result)
+        }
+    };
+    let call = quote_spanned!(ident.span()=> Self::#ident(#run));
+    quote! {
+        #name => ::flow_core::__private::call_hook(|| #convert(#call)),
+    }
+}
+
 /// The flow's params type: the one in `#[flow(params = ...)]`, or `NoParams`.
 fn params_type(args: &FlowArgs) -> TokenStream {
     match &args.params {
@@ -230,6 +261,25 @@ pub fn expand(flow: &FlowImpl, args: &FlowArgs, checked: &Checked) -> TokenStrea
         })
     });
     let params_assoc = params_assoc(args);
+    let hook_arms = checked.hooks.iter().map(hook_arm);
+    let call_hook = if checked.hooks.is_empty() {
+        TokenStream::new()
+    } else {
+        quote! {
+            fn call_hook(
+                hook: &str,
+                __run: &::flow_core::__private::RunEnd,
+            ) -> ::flow_core::__private::Result<(), ::flow_core::__private::StepError> {
+                match hook {
+                    #(#hook_arms)*
+                    __other => ::flow_core::__private::Result::Err(
+                        ::flow_core::__private::unknown_hook(#flow_name, __other),
+                    ),
+                }
+            }
+        }
+    };
+    let field_arms = flow.steps.iter().filter_map(|s| field_arm(item, s));
     quote! {
         #item
 
@@ -274,6 +324,8 @@ pub fn expand(flow: &FlowImpl, args: &FlowArgs, checked: &Checked) -> TokenStrea
                     }
                 }
             }
+
+            #call_hook
         }
     }
 }

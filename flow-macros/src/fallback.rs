@@ -15,9 +15,13 @@ pub fn expand(flow: &FlowImpl, args: &FlowArgs) -> TokenStream {
     let mut item = flow.item.clone();
     for impl_item in &mut item.items {
         if let ImplItem::Fn(method) = impl_item {
-            // No `call_step` calls the steps here; the build fails on the errors anyway,
-            // and "never used" warnings about the steps would only hide them.
-            if flow.steps.iter().any(|s| s.ident == method.sig.ident) {
+            // No `call_step` calls the steps (nor `call_hook` the hooks) here; the build
+            // fails on the errors anyway, and "never used" warnings would only hide them.
+            let is_hook = [&args.on_failure, &args.on_success]
+                .into_iter()
+                .flatten()
+                .any(|hook| *hook == method.sig.ident);
+            if is_hook || flow.steps.iter().any(|s| s.ident == method.sig.ident) {
                 method.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
             }
         }

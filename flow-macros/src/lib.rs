@@ -13,6 +13,7 @@ mod ast;
 mod attr;
 mod check;
 mod ctxt;
+mod events;
 mod expand;
 mod fallback;
 mod option_table;
@@ -25,9 +26,14 @@ use proc_macro::TokenStream;
 /// Turns an impl block whose `#[step]` methods form a flow into `impl Flow`, checking the
 /// graph at compile time.
 ///
-/// Flow options: `params = Type`, `schedule = "cron(...)"`, `tags = ["..."]`.
+/// Flow options: `params = Type`, `schedule = "cron(...)"`, `tags = ["..."]`,
+/// `trigger_on_finish = "Upstream"` (or a list), `trigger(s3(bucket = "b", prefix = "in/"))`,
+/// `trigger(source = "...", detail_type = "...")`, `trigger(pattern = r#"{...}"#)` (each
+/// `trigger` once per event pattern), `on_failure = method`, `on_success = method` (hooks:
+/// `fn method(run: &RunEnd) -> Result<(), E>`), `timeout = "6h"`.
 /// Step options: `next = step`, `next = [a, b]` (split), `foreach = field, next = body`,
 /// `switch = [a, b]`, `retry(times = 3, backoff = "2s")`, `timeout = "10m"`, `catch`,
+/// `max_concurrency = 20` (on a foreach step),
 /// `resources(cpu = 2, memory = 4096, gpu = 1)`, `batch(image = "...", queue = "...",
 /// job_role = "...")`.
 #[proc_macro_attribute]
@@ -83,8 +89,9 @@ pub fn step(_attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Derives `Params` for a struct of flow parameters: each field is a `--flag`, its doc
-/// comment the help text, and `Default` gives the defaults.
-#[proc_macro_derive(Params)]
+/// comment the help text, and `Default` gives the defaults. `#[param(from_event =
+/// "detail.object.key")]` on a field fills it from the event that starts a run.
+#[proc_macro_derive(Params, attributes(param))]
 pub fn derive_params(input: TokenStream) -> TokenStream {
     match syn::parse::<syn::DeriveInput>(input) {
         Ok(input) => params::derive(input).into(),

@@ -19,6 +19,8 @@ pub struct Spec<A: 'static> {
     pub takes: &'static str,
     /// Whether it decides the step's transition.
     pub transition: bool,
+    /// Whether it may be given more than once (each adds one, like `trigger(...)`).
+    pub repeatable: bool,
     /// Reads the value into the arguments; options inside a group report to the `Ctxt`.
     pub parse: fn(&mut A, &ParseNestedMeta, &Ctxt) -> Result<(), Bad>,
 }
@@ -116,7 +118,7 @@ impl<'a, A> OptionList<'a, A> {
                 self.unknown_given = true;
                 false
             }
-            Some(spec) if self.seen.contains(&spec.name) => {
+            Some(spec) if !spec.repeatable && self.seen.contains(&spec.name) => {
                 self.ctxt.error_spanned_by(
                     &meta.path,
                     format!("{} is given twice; keep one", place.subject(&key)),

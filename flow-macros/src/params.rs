@@ -11,9 +11,10 @@ use syn::{Data, DeriveInput, Field, Fields, Generics};
 pub fn derive(input: DeriveInput) -> TokenStream {
     let ctxt = Ctxt::new();
     let fields = fields(&input, &ctxt);
+    let from_event: Vec<Option<String>> = fields.iter().map(|f| from_event(f, &ctxt)).collect();
     let generics = with_bounds(&input, &fields);
     match ctxt.check() {
-        Ok(()) => expand(&input, &generics, &fields),
+        Ok(()) => expand(&input, &generics, &fields, &from_event),
         Err(errors) => {
             let mut out = fallback(&input, &generics);
             out.extend(errors.into_compile_error());
@@ -82,7 +83,88 @@ fn with_bounds(input: &DeriveInput, fields: &[&Field]) -> Generics {
     generics
 }
 
-fn expand(input: &DeriveInput, generics: &Generics, fields: &[&Field]) -> TokenStream {
+/// The top-level fields of an EventBridge event, where a `from_event` path starts.
+const EVENT_FIELDS: &[&str] = &[
+    "version",
+    "id",
+    "detail-type",
+    "source",
+    "account",
+    "time",
+    "region",
+    "resources",
+    "detail",
+];
+
+/// What a field's `#[param(...)]` attributes say: the event path it is read from, if any.
+fn from_event(field: &Field, ctxt: &Ctxt) -> Option<String> {
+    let mut path = None;
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("param")) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            if !meta.path.is_ident("from_event") {
+                ctxt.error_spanned_by(
+                    &meta.path,
+                    "unknown option in `#[param(...)]`; the option is `from_event = \"detail.object.key\"`",
+                );
+                // Skip the rest of this option.
+                if meta.input.peek(syn::Token![=]) {
+                    let _ = meta.value()?.parse::<syn::Expr>()?;
+                }
+                return Ok(());
+            }
+            let lit: syn::LitStr = meta.value()?.parse()?;
+            match check_event_path(&lit.value()) {
+                Ok(()) if path.is_some() => {
+                    ctxt.error_spanned_by(&lit, "`from_event` is given twice; keep one")
+                }
+                Ok(()) => path = Some(lit.value()),
+                Err(why) => ctxt.error_spanned_by(&lit, why),
+            }
+            Ok(())
+        });
+        if let Err(e) = parsed {
+            ctxt.syn_error(syn::Error::new(
+                e.span(),
+                "`#[param(...)]` takes `from_event = \"detail.object.key\"`: a dotted path into \
+                 the event that starts a run",
+            ));
+        }
+    }
+    path
+}
+
+/// A dotted path into an EventBridge event: names of letters, digits, `_` and `-`, starting
+/// at one of the event's own fields.
+fn check_event_path(path: &str) -> Result<(), String> {
+    let example = "e.g. `detail.object.key` (S3) or `detail.order_id`";
+    let names: Vec<&str> = path.split('.').collect();
+    if let Some(bad) = names.iter().find(|n| {
+        n.is_empty()
+            || !n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    }) {
+        return Err(format!(
+            "`{path}` is not a dotted path into the event: `{bad}` is not a field name (letters, \
+             digits, `_` and `-`, separated by `.`); {example}"
+        ));
+    }
+    if !EVENT_FIELDS.contains(&names[0]) {
+        let fields: Vec<String> = EVENT_FIELDS.iter().map(|f| format!("`{f}`")).collect();
+        return Err(format!(
+            "`{path}` does not start at a field of an EventBridge event, which are {}; {example}",
+            fields.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn expand(
+    input: &DeriveInput,
+    generics: &Generics,
+    fields: &[&Field],
+    from_event: &[Option<String>],
+) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let names: Vec<String> = fields
@@ -96,6 +178,12 @@ fn expand(input: &DeriveInput, generics: &Generics, fields: &[&Field]) -> TokenS
         .map(|t| quote!(#t).to_string().replace(' ', ""))
         .collect();
     let helps: Vec<String> = fields.iter().map(|f| doc_of(&f.attrs)).collect();
+    let from_event = from_event.iter().map(|path| match path {
+        Some(path) => quote!(::core::option::Option::Some(
+            ::flow_core::__private::ToString::to_string(#path)
+        )),
+        None => quote!(::core::option::Option::None),
+    });
     quote! {
         impl #impl_generics ::flow_core::__private::Params for #ident #ty_generics #where_clause {
             fn specs() -> ::flow_core::__private::Vec<::flow_core::__private::ParamSpec> {
@@ -106,7 +194,7 @@ fn expand(input: &DeriveInput, generics: &Generics, fields: &[&Field]) -> TokenS
                         type_name: ::flow_core::__private::ToString::to_string(#type_names),
                         help: ::flow_core::__private::ToString::to_string(#helps),
                         default: ::flow_core::__private::default_json(&__defaults.#idents),
-                        from_event: ::core::option::Option::None,
+                        from_event: #from_event,
                     },)*
                 ])
             }
