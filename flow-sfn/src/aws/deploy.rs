@@ -12,6 +12,7 @@
 use super::clients::AwsClients;
 use super::error::AwsError;
 use super::schedule::{self, ScheduleRemoval};
+use super::triggers;
 use crate::compile::Deployment;
 use crate::config::AwsTag;
 use aws_sdk_batch::types::{
@@ -47,6 +48,8 @@ pub struct Deployed {
     pub schedule_rule: Option<String>,
     /// A rule of the schedule's name that is not this deployment's and was left alone.
     pub foreign_rule: Option<String>,
+    /// The EventBridge rules that start the flow on its triggers (`aws::triggers`).
+    pub trigger_rules: Vec<String>,
 }
 
 /// The ARN of the alias runs start on.
@@ -290,6 +293,26 @@ pub async fn create(
     schedule: Option<Schedule<'_>>,
     tags: &[AwsTag],
 ) -> Result<Deployed, AwsError> {
+    let graph = &deployment.graph;
+    let triggered = !graph.trigger_on_finish.is_empty() || !graph.event_triggers.is_empty();
+    // Checked before anything is deployed, like the schedule's role.
+    let events_role = match (&deployment.events_role_arn, triggered) {
+        (Some(role), true) => Some(role.as_str()),
+        (None, true) => {
+            return Err(AwsError::InvalidRequest {
+                operation: "PutTargets",
+                message: format!(
+                    "flow `{}` has triggers, whose EventBridge rules start runs as the schedule's \
+                     role: set {} or {} (trusted by events.amazonaws.com, allowed \
+                     states:StartExecution on the flow's state machine)",
+                    graph.name,
+                    crate::config::SCHEDULE_ROLE.flag,
+                    crate::config::SCHEDULE_ROLE.env
+                ),
+            })
+        }
+        (_, false) => None,
+    };
     let mut registered = Vec::new();
     for definition in &deployment.job_definitions {
         let name = string(definition, "jobDefinitionName").unwrap_or_default();
@@ -343,6 +366,21 @@ pub async fn create(
             ScheduleRemoval::Absent | ScheduleRemoval::Removed(_) => (None, None),
         },
     };
+    let trigger_rules = match events_role {
+        Some(role) => {
+            let rules = triggers::trigger_rules(graph, name, &arn).map_err(|e| {
+                AwsError::InvalidRequest {
+                    operation: "PutRule",
+                    message: e.to_string(),
+                }
+            })?;
+            triggers::put_triggers(clients, name, &arn, &alias_arn, role, &rules, tags).await?
+        }
+        None => {
+            triggers::remove_triggers_except(clients, name, &arn, &[]).await?;
+            Vec::new()
+        }
+    };
     Ok(Deployed {
         state_machine_arn: arn,
         created,
@@ -351,6 +389,7 @@ pub async fn create(
         registered_job_definitions: registered,
         schedule_rule,
         foreign_rule,
+        trigger_rules,
     })
 }
 
@@ -522,6 +561,8 @@ pub struct Deleted {
     pub state_machine_arn: String,
     /// What happened to the schedule rule.
     pub schedule: ScheduleRemoval,
+    /// The trigger rules removed (only the deployment's own).
+    pub trigger_rules: Vec<String>,
     /// Job definition revisions deregistered.
     pub deregistered_job_definitions: usize,
 }
@@ -541,6 +582,7 @@ fn is_ours(job_definition: &str, state_machine: &str) -> bool {
 pub async fn delete(clients: &AwsClients, state_machine: &str) -> Result<Deleted, AwsError> {
     let arn = require_state_machine(clients, state_machine).await?;
     let schedule = schedule::remove_schedule(clients, state_machine, &arn).await?;
+    let trigger_rules = triggers::remove_triggers_except(clients, state_machine, &arn, &[]).await?;
     clients
         .sfn
         .delete_state_machine()
@@ -575,6 +617,7 @@ pub async fn delete(clients: &AwsClients, state_machine: &str) -> Result<Deleted
     Ok(Deleted {
         state_machine_arn: arn,
         schedule,
+        trigger_rules,
         deregistered_job_definitions: ours.len(),
     })
 }

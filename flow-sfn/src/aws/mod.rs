@@ -8,6 +8,7 @@ pub mod operate;
 pub mod s3_store;
 pub mod schedule;
 pub mod stack;
+pub mod triggers;
 
 pub use clients::{load, AwsClients};
 pub use error::AwsError;

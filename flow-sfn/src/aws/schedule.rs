@@ -222,7 +222,7 @@ pub async fn remove_schedule(
     Ok(ScheduleRemoval::Removed(rule))
 }
 
-fn event_tag(key: &str, value: &str) -> Result<Tag, AwsError> {
+pub(crate) fn event_tag(key: &str, value: &str) -> Result<Tag, AwsError> {
     Tag::builder()
         .key(key)
         .value(value)
@@ -234,7 +234,7 @@ fn event_tag(key: &str, value: &str) -> Result<Tag, AwsError> {
 }
 
 /// An error when a batch call reports failed entries (it answers 200 all the same).
-fn failed_entries<'a>(
+pub(crate) fn failed_entries<'a>(
     operation: &'static str,
     failed: i32,
     entries: impl Iterator<Item = (Option<&'a str>, Option<&'a str>, Option<&'a str>)>,

@@ -22,8 +22,9 @@ pub(super) fn terminate_command() -> Command {
 /// The `delete` command.
 pub(super) fn delete_command() -> Command {
     with_settings(
-        Command::new("delete")
-            .about("Delete the state machine, its schedule and its job definitions"),
+        Command::new("delete").about(
+            "Delete the state machine, its schedule and trigger rules and its job definitions",
+        ),
     )
 }
 
@@ -66,6 +67,12 @@ pub(super) async fn delete<F: Flow>(args: &SfnArgs) -> anyhow::Result<ExitCode> 
         },
         deleted.deregistered_job_definitions
     );
+    if !deleted.trigger_rules.is_empty() {
+        eprintln!(
+            "deleted its trigger rule(s) {}",
+            deleted.trigger_rules.join(", ")
+        );
+    }
     if let ScheduleRemoval::LeftAlone(rule) = &deleted.schedule {
         eprintln!(
             "left the EventBridge rule `{rule}` alone: it has the name of this flow's schedule \

@@ -11,7 +11,7 @@ pub mod names;
 
 use crate::config::DeployConfig;
 use crate::json::{to_canonical_compact, to_canonical_pretty};
-use flow_graph::{validate, Analysis, FlowGraph, GraphError};
+use flow_graph::{validate, Analysis, FlowGraph, GraphError, Transition};
 use history_budget::ExecutionBudget;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -126,6 +126,8 @@ pub struct CompileReport {
     /// The largest params JSON (measured as a JSON-escaped string) the `start` task's
     /// command can carry: what Batch's container-overrides limit leaves after the rest of it.
     pub max_params_json_bytes: usize,
+    /// Triggers, hooks and limits, one line each ([`run_options`]).
+    pub run_options: Vec<String>,
 }
 
 impl CompileReport {
@@ -139,6 +141,10 @@ impl CompileReport {
             thousands(self.definition_bytes as u64),
             thousands(self.max_params_json_bytes as u64),
         );
+        for line in &self.run_options {
+            out.push_str(line);
+            out.push('\n');
+        }
         for e in &self.executions {
             out.push_str(&format!(
                 "{}: {} Batch task(s), history events typical {}, worst case {} of {}\n",
@@ -164,6 +170,11 @@ pub struct Deployment {
     pub job_definitions: Vec<Value>,
     /// Counts and budgets.
     pub report: CompileReport,
+    /// The flow's graph: its triggers become EventBridge rules when deployed
+    /// (`aws::triggers`), which needs the state machine's ARN.
+    pub graph: FlowGraph,
+    /// The role EventBridge starts runs as (the schedule's role), for the trigger rules.
+    pub events_role_arn: Option<String>,
 }
 
 impl Deployment {
@@ -265,11 +276,64 @@ pub fn compile(
         executions,
         // The start command's size counts `--params-json` and the value's quotes already.
         max_params_json_bytes: MAX_CONTAINER_OVERRIDES_BYTES - start_command,
+        run_options: run_options(graph, config),
     };
     Ok(Deployment {
         state_machine_name: config.state_machine_name.clone(),
         definition: built.definition,
         job_definitions,
         report,
+        graph: graph.clone(),
+        events_role_arn: config.schedule_role_arn.clone(),
     })
+}
+
+/// What starts, ends and limits a run, one line each, for `create` and `show`: the trigger
+/// rules, the hooks (the failure hook task always runs: it records the run's final status),
+/// the run's timeout and each foreach's concurrency.
+pub fn run_options(graph: &FlowGraph, config: &DeployConfig) -> Vec<String> {
+    let mut lines = Vec::new();
+    for upstream in &graph.trigger_on_finish {
+        lines.push(format!(
+            "trigger: an EventBridge rule starts a run when a run of state machine `{upstream}` SUCCEEDS"
+        ));
+    }
+    for pattern in &graph.event_triggers {
+        lines.push(format!(
+            "trigger: an EventBridge rule starts a run on events matching {pattern}"
+        ));
+    }
+    let hook = |method: &Option<String>| match method {
+        Some(method) => format!("then `{method}`"),
+        None => "no hook method".to_string(),
+    };
+    lines.push(format!(
+        "on failure: a Batch task records the run's status, {}; the run then ends FAILED",
+        hook(&graph.hooks.on_failure)
+    ));
+    if let Some(method) = &graph.hooks.on_success {
+        lines.push(format!(
+            "on success: a Batch task records the run's status, then `{method}`"
+        ));
+    }
+    if let Some(seconds) = graph.timeout_secs {
+        lines.push(format!(
+            "timeout: {seconds} s for the run (then the failure hook; the state machine's \
+             TimeoutSeconds is {})",
+            seconds.saturating_add(asl::HOOK_GRACE_SECS)
+        ));
+    }
+    for step in &graph.steps {
+        if let Transition::Foreach { .. } = step.transition {
+            let limit = step
+                .options
+                .max_concurrency
+                .unwrap_or(config.max_foreach_concurrency);
+            lines.push(format!(
+                "foreach `{}`: at most {limit} items at once (Map MaxConcurrency)",
+                step.name
+            ));
+        }
+    }
+    lines
 }
