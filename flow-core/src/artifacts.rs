@@ -96,6 +96,73 @@ pub fn encode_fields<T: Serialize>(state: &T) -> Result<Vec<(String, Vec<u8>)>, 
     state.serialize(FieldSplitter(Bincode(Vec::new())))
 }
 
+/// Where a value lies in memory: its address and size. `#[flow]` records the spans of the
+/// fields a step names (see `Flow::step_field_spans`).
+pub fn field_span<T: ?Sized>(value: &T) -> (usize, usize) {
+    (
+        value as *const T as *const u8 as usize,
+        std::mem::size_of_val(value),
+    )
+}
+
+/// Encodes each top-level field of `state`, in declaration order, except the fields known
+/// not to have changed, given as `None`. A field is known unchanged when `reusable(name)`
+/// (the parent stored it) and the value serde hands over lies inside `state` itself, clear
+/// of every span in `changed` (the fields the step names). Anything else is encoded: a
+/// value serde builds on the fly (`serialize_with`, a custom `Serialize` computing it), one
+/// behind a pointer, or one overlapping a named field. Decided by addresses, so a
+/// `#[serde(rename)]` changes nothing.
+pub fn encode_changed_fields<T: Serialize>(
+    state: &T,
+    changed: &[(usize, usize)],
+    reusable: &dyn Fn(&str) -> bool,
+) -> Result<Vec<ChangedField>, ArtifactError> {
+    let (start, size) = field_span(state);
+    state.serialize(FieldSplitter(Changed {
+        state: (start, start + size),
+        changed,
+        reusable,
+        out: Vec::new(),
+    }))
+}
+
+/// A field's name and its encoded bytes, `None` when it is known unchanged.
+pub type ChangedField = (String, Option<Vec<u8>>);
+
+/// Every field that may have changed, bincode-encoded; the others `None`.
+struct Changed<'a> {
+    state: (usize, usize),
+    changed: &'a [(usize, usize)],
+    reusable: &'a dyn Fn(&str) -> bool,
+    out: Vec<ChangedField>,
+}
+
+impl FieldEncoder for Changed<'_> {
+    type Out = Vec<ChangedField>;
+    fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), ArtifactError> {
+        let (at, size) = field_span(value);
+        // A zero-sized value still counts as one byte, so that it never slips between spans.
+        let end = at + size.max(1);
+        let inside = at >= self.state.0 && end <= self.state.1.max(self.state.0 + 1);
+        let clear = self
+            .changed
+            .iter()
+            .all(|&(c, n)| end <= c || at >= c + n.max(1));
+        if inside && clear && (self.reusable)(key) {
+            self.out.push((key.to_string(), None));
+            return Ok(());
+        }
+        let bytes = codec()
+            .serialize(value)
+            .map_err(|e| cannot_encode(key, e))?;
+        self.out.push((key.to_string(), Some(bytes)));
+        Ok(())
+    }
+    fn finish(self) -> Self::Out {
+        self.out
+    }
+}
+
 /// One top-level field of `state` as JSON (`None` when it has no such field): for comparing
 /// values whose encodings may differ though they are equal (a `HashMap`'s order), and for
 /// showing them.

@@ -73,6 +73,9 @@ pub(crate) struct Scheduler<F: Flow> {
     counts: Mutex<HashMap<(usize, IndexPath), usize>>,
 }
 
+/// A task's stored fields, by name.
+type Artifacts = std::collections::BTreeMap<String, flow_core::datastore::ArtifactRef>;
+
 /// A chain's last state and the record of the task that left it.
 type Chain<F> = Result<(F, TaskRecord), RunError>;
 
@@ -113,7 +116,7 @@ impl<F: Flow> Scheduler<F> {
             .expect("validated");
         let (state, _) = self
             .clone()
-            .chain(start, IndexPath::root(), F::default(), None, None)
+            .chain(start, IndexPath::root(), F::default(), None, None, None)
             .await?;
         Ok(state)
     }
@@ -138,6 +141,7 @@ impl<F: Flow> Scheduler<F> {
         step: usize,
         index: &IndexPath,
         state: F,
+        parent: Option<&Artifacts>,
         inputs: Option<Inputs<F>>,
     ) -> Result<TaskOutput<F>, RunError> {
         if self.failed.load(Ordering::Relaxed) {
@@ -166,7 +170,7 @@ impl<F: Flow> Scheduler<F> {
         let counts = self.foreach_counts(step, index);
         let outcome = self
             .executor
-            .run_task(spec, task.clone(), state, inputs, counts)
+            .run_task_from(spec, task.clone(), state, parent, inputs, counts)
             .await;
         match outcome {
             Ok(TaskOutcome::Succeeded(output) | TaskOutcome::Caught(output)) => {
@@ -209,6 +213,7 @@ impl<F: Flow> Scheduler<F> {
         mut state: F,
         stop_at: Option<usize>,
         mut pending: Option<Inputs<F>>,
+        from: Option<Arc<Artifacts>>,
     ) -> BoxFuture<'static, Chain<F>> {
         async move {
             let mut last: Option<TaskRecord> = None;
@@ -224,10 +229,14 @@ impl<F: Flow> Scheduler<F> {
                 if let Some(before) = &last {
                     self.flush(&before.task).await?;
                 }
+                // The artifacts of the task whose state this one starts from.
+                let parent = last.as_ref().map(|r| &r.artifacts).or(from.as_deref());
                 let TaskOutput {
                     state: output,
                     record,
-                } = self.task(step, &index, state, pending.take()).await?;
+                } = self
+                    .task(step, &index, state, parent, pending.take())
+                    .await?;
                 let spec = &self.graph().steps[step];
                 let (next, next_state, next_inputs) = match &spec.transition {
                     Transition::End => return Ok((output, record)),
@@ -289,12 +298,14 @@ impl<F: Flow> Scheduler<F> {
         record: &TaskRecord,
         join: usize,
     ) -> Result<(F, Inputs<F>), RunError> {
+        let from = Arc::new(record.artifacts.clone());
         let branches: Vec<_> = targets
             .iter()
             .map(|t| {
                 let to = self.step_named(t);
+                let from = Some(from.clone());
                 self.clone()
-                    .chain(to, index.clone(), output.clone(), Some(join), None)
+                    .chain(to, index.clone(), output.clone(), Some(join), None, from)
             })
             .collect();
         // Every branch runs at once; workers bound how many of their tasks run.
@@ -332,10 +343,12 @@ impl<F: Flow> Scheduler<F> {
         if let Some(limit) = self.graph().steps[step].options.max_concurrency {
             window = window.min(limit.max(1) as usize);
         }
+        let from = Arc::new(record.artifacts.clone());
         let chains = futures::stream::iter(0..count)
             .map(|i| {
+                let from = Some(from.clone());
                 self.clone()
-                    .chain(body, index.child(i), output.clone(), Some(join), None)
+                    .chain(body, index.child(i), output.clone(), Some(join), None, from)
             })
             .buffered(window);
         let inputs = self.gather(record, chains).await?;

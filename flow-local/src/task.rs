@@ -4,10 +4,11 @@
 use crate::logs::{Capture, TASK_SPAN};
 use flow_core::backend::{StepCall, StepInput};
 use flow_core::datastore::{
-    timestamp_ms, AttemptRecord, DatastoreError, RunStore, TaskRecord, TaskStatus,
+    timestamp_ms, ArtifactRef, AttemptRecord, DatastoreError, RunStore, TaskRecord, TaskStatus,
 };
 use flow_core::graph::{StepSpec, Transition};
 use flow_core::{Ctx, Flow, Inputs, RunId, StepError, StepErrorKind, TaskId};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -84,6 +85,11 @@ pub(crate) enum AttemptOutcome<F> {
     /// exits non-zero so that Batch runs the next attempt.
     WillRetry(StepError),
 }
+
+/// The artifacts of the task whose state a task starts from, when it is that state (not a
+/// default one): the fields the step does not name are referred to, not stored again.
+#[derive(Clone, Copy)]
+struct Parent<'a>(Option<&'a BTreeMap<String, ArtifactRef>>);
 
 /// Which attempts one call runs.
 #[derive(Debug, Clone, Copy)]
@@ -170,6 +176,7 @@ async fn attempt<F: Flow>(
 impl<F: Flow> TaskExecutor<F> {
     /// Runs a task of `spec` at `task` on `input` (and, for a join, `inputs`) with every
     /// attempt its options allow, in this process, and commits it.
+    #[cfg(test)]
     pub async fn run_task(
         &self,
         spec: &StepSpec,
@@ -178,7 +185,31 @@ impl<F: Flow> TaskExecutor<F> {
         inputs: Option<Inputs<F>>,
         foreach_counts: Vec<usize>,
     ) -> Result<TaskOutcome<F>, TaskError> {
-        let run = self.run_attempts(spec, task, input, inputs, foreach_counts, Attempts::All);
+        self.run_task_from(spec, task, input, None, inputs, foreach_counts)
+            .await
+    }
+
+    /// [`TaskExecutor::run_task`] on the state a committed task left, its artifacts
+    /// `parent`: the fields the step does not name are not stored again (see
+    /// [`RunStore::save_state_from`]).
+    pub async fn run_task_from(
+        &self,
+        spec: &StepSpec,
+        task: TaskId,
+        input: F,
+        parent: Option<&BTreeMap<String, ArtifactRef>>,
+        inputs: Option<Inputs<F>>,
+        foreach_counts: Vec<usize>,
+    ) -> Result<TaskOutcome<F>, TaskError> {
+        let from = Parent(parent);
+        let run = self.run_attempts(
+            spec,
+            task,
+            (input, from),
+            inputs,
+            foreach_counts,
+            Attempts::All,
+        );
         match run.await? {
             AttemptOutcome::Ended(outcome) => Ok(outcome),
             AttemptOutcome::WillRetry(_) => {
@@ -200,8 +231,15 @@ impl<F: Flow> TaskExecutor<F> {
         attempt: u32,
     ) -> Result<AttemptOutcome<F>, TaskError> {
         let attempts = Attempts::Only(attempt);
-        self.run_attempts(spec, task, input, inputs, foreach_counts, attempts)
-            .await
+        self.run_attempts(
+            spec,
+            task,
+            (input, Parent(None)),
+            inputs,
+            foreach_counts,
+            attempts,
+        )
+        .await
     }
 
     /// Runs the attempts `attempts` names, and commits the task once one of them ends it.
@@ -209,11 +247,12 @@ impl<F: Flow> TaskExecutor<F> {
         &self,
         spec: &StepSpec,
         task: TaskId,
-        input: F,
+        (input, parent): (F, Parent<'_>),
         inputs: Option<Inputs<F>>,
         foreach_counts: Vec<usize>,
         attempts: Attempts,
     ) -> Result<AttemptOutcome<F>, TaskError> {
+        let mut parent = parent;
         let last = retries(spec);
         let (first, only_one) = match attempts {
             Attempts::All => (0, false),
@@ -303,7 +342,11 @@ impl<F: Flow> TaskExecutor<F> {
                     let state = match (state, input.take()) {
                         (Some(state), _) | (None, Some(state)) => state,
                         // Only a final, uncaught attempt without a timeout moves its input.
-                        (None, None) => F::default(),
+                        (None, None) => {
+                            // Not the parent's state: every field is stored as it is.
+                            parent = Parent(None);
+                            F::default()
+                        }
                     };
                     // A switch step that failed has no successor to go on to: never caught.
                     let caught =
@@ -319,7 +362,9 @@ impl<F: Flow> TaskExecutor<F> {
             self.store
                 .put_cards(&self.run_id, &task, &cards.take())
                 .await?;
-            let outcome = self.commit(spec, &task, state, records, ending).await?;
+            let outcome = self
+                .commit(spec, &task, state, parent, records, ending)
+                .await?;
             return Ok(AttemptOutcome::Ended(outcome));
         }
     }
@@ -330,6 +375,7 @@ impl<F: Flow> TaskExecutor<F> {
         spec: &StepSpec,
         task: &TaskId,
         state: F,
+        parent: Parent<'_>,
         attempts: Vec<AttemptRecord>,
         ending: Ending,
     ) -> Result<TaskOutcome<F>, TaskError> {
@@ -363,7 +409,14 @@ impl<F: Flow> TaskExecutor<F> {
             (Transition::Switch(targets), Some(i)) => targets.get(i).cloned(),
             _ => None,
         };
-        let artifacts = self.store.save_state(&self.run_id, task, &state).await?;
+        let artifacts = match parent.0 {
+            Some(parent) => {
+                self.store
+                    .save_state_from(&self.run_id, task, &state, &spec.name, parent)
+                    .await?
+            }
+            None => self.store.save_state(&self.run_id, task, &state).await?,
+        };
         let record = TaskRecord {
             task: task.clone(),
             status,

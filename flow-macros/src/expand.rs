@@ -309,6 +309,16 @@ pub fn expand(flow: &FlowImpl, args: &FlowArgs, checked: &Checked) -> TokenStrea
                 }
             }
 
+            fn step_field_spans(
+                &self,
+                step: &str,
+            ) -> ::flow_core::__private::Option<::flow_core::__private::Vec<(usize, usize)>> {
+                match step {
+                    #(#field_arms)*
+                    _ => ::flow_core::__private::Option::None,
+                }
+            }
+
             #[allow(unused_variables, clippy::let_unit_value)]
             fn call_step(
                 self,
@@ -329,3 +339,67 @@ pub fn expand(flow: &FlowImpl, args: &FlowArgs, checked: &Checked) -> TokenStrea
         }
     }
 }
+
+/// The arm of `step_field_spans` for one step: the memory of each field its body names, when
+/// its body reaches `self` only through `self.<field>`. No arm (every field may change) when
+/// the body uses `self` any other way.
+fn field_arm(item: &syn::ItemImpl, step: &Step) -> Option<TokenStream> {
+    let body = item.items.iter().find_map(|i| match i {
+        syn::ImplItem::Fn(f) if f.sig.ident == step.ident => Some(&f.block),
+        _ => None,
+    })?;
+    let mut fields = std::collections::BTreeSet::new();
+    fields_named(body.to_token_stream(), &mut fields)?;
+    let name = step.name();
+    let fields = fields
+        .into_iter()
+        .map(|f| syn::Ident::new_raw(&f, Span::call_site()));
+    Some(quote! {
+        #name => ::flow_core::__private::Option::Some(::flow_core::__private::Vec::from([
+            #(::flow_core::__private::field_span(&self.#fields)),*
+        ])),
+    })
+}
+
+/// Collects the fields a step's body names as `self.<field>` into `fields`. `None` when the
+/// body may reach more of `self` than those fields: `self` used any other way (passed whole,
+/// dereferenced, `self.method()`, `self.field::<T>`), or a nested item (`fn`, `impl`,
+/// `macro_rules`) whose own `self` could not be told apart. Conservative by construction:
+/// anything it does not recognise counts as "every field may change".
+fn fields_named(
+    tokens: TokenStream,
+    fields: &mut std::collections::BTreeSet<String>,
+) -> Option<()> {
+    use proc_macro2::{Delimiter, Spacing};
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Group(g) => fields_named(g.stream(), fields)?,
+            TokenTree::Ident(id) if id == "fn" || id == "impl" || id == "macro_rules" => {
+                return None
+            }
+            TokenTree::Ident(id) if id == "self" => {
+                let dot = matches!(trees.get(i + 1),
+                    Some(TokenTree::Punct(p)) if p.as_char() == '.' && p.spacing() == Spacing::Alone);
+                let field = match trees.get(i + 2) {
+                    Some(TokenTree::Ident(f)) if dot => f,
+                    _ => return None,
+                };
+                match trees.get(i + 3) {
+                    Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => {
+                        return None
+                    }
+                    Some(TokenTree::Punct(p)) if p.as_char() == ':' => return None,
+                    _ => {}
+                }
+                let name = field.to_string();
+                fields.insert(name.strip_prefix("r#").unwrap_or(&name).to_string());
+            }
+            _ => {}
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests;

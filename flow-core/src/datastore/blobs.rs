@@ -3,7 +3,10 @@
 //! the same bytes), and verified against that hash whenever it is read.
 
 use super::{ArtifactRef, CorruptedBlob, DatastoreError, RunStore, TaskRecord};
-use crate::artifacts::{content_hash, decode_fields, encode_fields, ArtifactError};
+use crate::artifacts::{
+    content_hash, decode_fields, encode_changed_fields, encode_fields, ArtifactError,
+};
+use crate::flow::Flow;
 use crate::ids::{RunId, TaskId};
 use crate::inputs::{BlobCache, StoredState};
 use serde::de::DeserializeOwned;
@@ -50,26 +53,66 @@ impl RunStore {
         })?;
         let mut refs = BTreeMap::new();
         for (name, bytes) in fields {
-            let hash = content_hash(&bytes);
-            let size = bytes.len() as u64;
-            let inline = if bytes.len() <= INLINE_LIMIT {
-                Some(hex(&bytes))
-            } else {
-                let known = self.known_blobs.lock().expect("blob cache").contains(&hash);
-                if !known {
-                    let key = self.layout.blob(&hash);
-                    // put_if_absent: a blob with this name already has these bytes.
-                    self.store.put_if_absent(&key, bytes).await?;
-                    self.known_blobs
-                        .lock()
-                        .expect("blob cache")
-                        .insert(hash.clone());
-                }
-                None
-            };
-            refs.insert(name, ArtifactRef { hash, size, inline });
+            refs.insert(name, self.store_field(bytes).await?);
         }
         Ok(refs)
+    }
+
+    /// Like [`RunStore::save_state`], for a task of `step` that started from the state its
+    /// parent left and stored as `parent`: a field the step's body does not name
+    /// ([`Flow::step_field_spans`]) is neither encoded, hashed nor stored again; the task
+    /// refers to the parent's artifact. Without spans (the body may reach any field), every
+    /// field is encoded as `save_state` does.
+    pub async fn save_state_from<F: Flow>(
+        &self,
+        run: &RunId,
+        task: &TaskId,
+        state: &F,
+        step: &str,
+        parent: &BTreeMap<String, ArtifactRef>,
+    ) -> Result<BTreeMap<String, ArtifactRef>, DatastoreError> {
+        let Some(spans) = state.step_field_spans(step) else {
+            return self.save_state(run, task, state).await;
+        };
+        let reusable = |name: &str| parent.contains_key(name);
+        let fields = encode_changed_fields(state, &spans, &reusable).map_err(|source| {
+            DatastoreError::Artifact {
+                run: run.to_string(),
+                task: task.to_string(),
+                source,
+            }
+        })?;
+        let mut refs = BTreeMap::new();
+        for (name, bytes) in fields {
+            let artifact = match bytes {
+                Some(bytes) => self.store_field(bytes).await?,
+                None => parent[&name].clone(),
+            };
+            refs.insert(name, artifact);
+        }
+        Ok(refs)
+    }
+
+    /// Stores one encoded field: inline when small, else as a blob unless it exists.
+    async fn store_field(&self, bytes: Vec<u8>) -> Result<ArtifactRef, DatastoreError> {
+        let hash = content_hash(&bytes);
+        let size = bytes.len() as u64;
+        let inline = if bytes.len() <= INLINE_LIMIT {
+            Some(hex(&bytes))
+        } else {
+            let known = self.known_blobs.lock().expect("blob cache").contains(&hash);
+            if !known {
+                let key = self.layout.blob(&hash);
+                // put_if_absent: a blob with this name already has these bytes.
+                self.store.put_if_absent(&key, bytes).await?;
+                self.known_blobs
+                    .lock()
+                    .expect("blob cache")
+                    .insert(hash.clone());
+            }
+            None
+        };
+        Ok(ArtifactRef { hash, size, inline })
     }
 
     /// The encoded bytes of one artifact, verified against its content hash.
