@@ -17,6 +17,8 @@ pub struct StartedBy {
     pub event: Option<Arc<serde_json::Value>>,
     /// The run's tags, system tags included (see [`Ctx::tags`]).
     pub tags: Arc<crate::tags::Tags>,
+    /// The steps' variables and secrets (see [`Ctx::env`]); set by the scheduler.
+    pub env: Arc<crate::environment::RunEnvironment>,
 }
 
 impl StartedBy {
@@ -26,6 +28,7 @@ impl StartedBy {
             trigger: record.trigger.clone(),
             event: record.event.clone().map(Arc::new),
             tags: Arc::new(record.tags.clone()),
+            env: Arc::default(),
         }
     }
 }
@@ -97,5 +100,12 @@ impl<P> Ctx<P> {
     /// tags (`user`, `host`, `flowrs_version`; see [`crate::tags`]).
     pub fn tags(&self) -> &crate::tags::Tags {
         &self.started_by.tags
+    }
+
+    /// A variable of this step's `env(KEY = "value")` or `secrets(...)` option, on every
+    /// backend; `None` for a key the step does not declare. A secret's value is for the
+    /// step to use: never log it or store it in an artifact.
+    pub fn env(&self, key: &str) -> Option<&str> {
+        self.started_by.env.get(&self.task_id.step, key)
     }
 }

@@ -32,6 +32,7 @@ pub mod card;
 pub mod client;
 pub mod context;
 pub mod datastore;
+pub mod environment;
 pub mod flow;
 pub mod ids;
 pub mod inputs;
@@ -73,6 +74,7 @@ pub mod prelude {
 /// Support for the code `#[flow]` and `#[derive(Params)]` generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::artifacts::field_span;
     pub use crate::flow::{panic_message, StepReturn, SwitchReturn};
     pub use crate::flow::{StepCall, StepInput, StepOutcome};
     pub use crate::params::{check_value, parse_value, unknown};
@@ -84,7 +86,6 @@ pub mod __private {
     pub use flow_graph::{validate, Analysis, FlowGraph, ParamSpec};
     pub use serde::{de::DeserializeOwned, Serialize};
     pub use serde_json::Value;
-    pub use crate::artifacts::field_span;
     pub use std::boxed::Box;
     pub use std::format;
     pub use std::option::Option;

@@ -19,6 +19,7 @@
 //! ```
 
 mod duration;
+pub mod environment;
 mod render;
 mod suggest;
 mod validate;
@@ -29,6 +30,7 @@ pub use suggest::closest;
 pub use validate::{validate, Analysis, ErrorSite, Frame, FrameKind, GraphError};
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The name of the step every flow starts at.
 pub const START: &str = "start";
@@ -66,6 +68,10 @@ pub struct FlowGraph {
     /// The whole run's time limit in seconds (`#[flow(timeout = "6h")]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// The project the flow belongs to (`#[flow(project = "recs")]`): its deployments are
+    /// named `<project>.<branch>.<flow>`, one per branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 /// The flow's methods that run once when a run ends.
@@ -100,6 +106,7 @@ impl FlowGraph {
             event_triggers: Vec::new(),
             hooks: Hooks::default(),
             timeout_secs: None,
+            project: None,
         }
     }
 
@@ -283,6 +290,13 @@ pub struct StepOptions {
     /// At most this many items of this foreach step in flight at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<u32>,
+    /// Environment variables of the step's process, by name (`env(KEY = "value")`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Secrets Manager secrets the step reads, by the variable each is read from
+    /// (`secrets(DB = "arn:...")`, or the secret's name upper-cased).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
 }
 
 /// How often to retry a failed task, and how long to wait between attempts.

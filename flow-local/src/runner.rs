@@ -42,6 +42,9 @@ pub enum RunnerError {
     /// The datastore failed.
     #[error(transparent)]
     Datastore(#[from] DatastoreError),
+    /// A step reads a secret the run was not given.
+    #[error(transparent)]
+    MissingSecret(#[from] flow_core::environment::MissingSecret),
     /// `--step` names no step of the flow.
     #[error("flow `{flow}` has no step `{step}`; {hint}")]
     UnknownStep {
@@ -78,6 +81,7 @@ pub struct Runner<F: Flow> {
     progress: ProgressMode,
     join_memory: u64,
     started_by: StartedBy,
+    secrets: std::collections::BTreeMap<String, String>,
     _flow: PhantomData<fn() -> F>,
 }
 
@@ -122,6 +126,7 @@ impl<F: Flow> Runner<F> {
             progress: ProgressMode::Quiet,
             join_memory: join_memory_from_env(),
             started_by: StartedBy::default(),
+            secrets: Default::default(),
             _flow: PhantomData,
         }
     }
@@ -196,6 +201,23 @@ impl<F: Flow> Runner<F> {
         Ok(self)
     }
 
+    /// Gives the run a secret's value, by the variable a step reads it from
+    /// (`secrets(DB = "arn:...")`, `ctx.env("DB")`) or by its ARN. Steps on AWS Batch get
+    /// their secrets from Secrets Manager instead; a local run needs every secret its steps
+    /// declare, or it does not start.
+    pub fn secret(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.secrets.insert(name.into(), value.into());
+        self
+    }
+
+    /// The steps' variables and secrets, checked before the run is stored.
+    fn environment(&self) -> Result<Arc<flow_core::environment::RunEnvironment>, RunnerError> {
+        Ok(Arc::new(flow_core::environment::RunEnvironment::local(
+            F::graph(),
+            &self.secrets,
+        )?))
+    }
+
     fn run_store(&self) -> RunStore {
         let store = self
             .store
@@ -205,8 +227,9 @@ impl<F: Flow> Runner<F> {
     }
 
     /// Runs the flow to completion (or failure). Errors only when the run cannot start.
-    pub async fn run(self) -> Result<RunHandle<F>, RunnerError> {
+    pub async fn run(mut self) -> Result<RunHandle<F>, RunnerError> {
         crate::logs::install();
+        self.started_by.env = self.environment()?;
         let store = self.run_store();
         let params = self.params.clone().unwrap_or_default();
         let params_json = serde_json::to_value(&params).expect("params serialize to JSON");
@@ -223,11 +246,12 @@ impl<F: Flow> Runner<F> {
     /// finished in the origin and runs the rest, from its first failed step on. With `step`,
     /// that step and every step after it run again even where they had finished.
     pub async fn resume(
-        self,
+        mut self,
         origin: Option<RunId>,
         step: Option<String>,
     ) -> Result<RunHandle<F>, RunnerError> {
         crate::logs::install();
+        self.started_by.env = self.environment()?;
         let store = self.run_store();
         let origin = match origin {
             Some(id) => store.run(&id).await?,
@@ -315,7 +339,10 @@ impl<F: Flow> Runner<F> {
             run_id: record.run_id.clone(),
             params: Arc::new(params),
             max_num_splits: self.max_num_splits,
-            started_by: StartedBy::of_run(&record),
+            started_by: StartedBy {
+                env: self.started_by.env.clone(),
+                ..StartedBy::of_run(&record)
+            },
         };
         let scheduler = Scheduler::new(
             executor,

@@ -89,7 +89,11 @@ pub async fn run_step<F: Flow>(
         run_id: run_id.clone(),
         params: Arc::new(params),
         max_num_splits: usize::MAX,
-        started_by: flow_core::StartedBy::of_run(&run),
+        started_by: flow_core::StartedBy {
+            // Batch set the step's variables and resolved its secrets into this process.
+            env: Arc::new(flow_core::environment::RunEnvironment::from_process(graph)),
+            ..flow_core::StartedBy::of_run(&run)
+        },
     };
 
     // A job that Batch or Step Functions runs again after the task committed does nothing.

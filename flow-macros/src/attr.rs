@@ -5,13 +5,13 @@
 
 use crate::ctxt::Ctxt;
 use crate::option_table::{
-    bad, group, ident, ident_list, is_bare, lit_bool, lit_int, lit_str, value, value_as,
+    bad, group, ident, ident_list, is_bare, lit_bool, lit_int, lit_str, value, value_as, Bad,
     OptionList, Place, Spec, Table,
 };
 use proc_macro2::{TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::meta::ParseNestedMeta;
-use syn::parse::Parser;
+use syn::parse::{Parse, Parser};
 use syn::{token, Attribute, Expr, Ident, LitInt, LitStr, Meta, Type};
 
 /// An option's value with the tokens of the whole option (`next = [a, b]`), which errors
@@ -47,6 +47,7 @@ pub struct FlowArgs {
     pub on_failure: Option<Ident>,
     pub on_success: Option<Ident>,
     pub timeout: Option<LitStr>,
+    pub project: Option<LitStr>,
 }
 
 /// One `trigger(...)`: an S3 object created (`s3(bucket = "b", prefix = "in/")`), a custom
@@ -88,6 +89,10 @@ pub struct StepArgs {
     pub queue: Option<LitStr>,
     pub job_role: Option<LitStr>,
     pub max_concurrency: Option<LitInt>,
+    /// `env(KEY = "value", ...)`: each variable's name and value.
+    pub env: Vec<(Ident, LitStr)>,
+    /// `secrets("arn", NAME = "arn", ...)`: each secret's ARN, and its variable if named.
+    pub secrets: Vec<(Option<Ident>, LitStr)>,
     /// An error left the step's transition unknown, so the graph rules are not checked:
     /// they would report the consequences of the mistake rather than the mistake.
     pub transition_unknown: bool,
@@ -256,6 +261,16 @@ const FLOW: Table<FlowArgs> = Table {
             repeatable: false,
             parse: |args, meta, _| {
                 args.timeout = Some(lit_str(&value(meta)?)?);
+                Ok(())
+            },
+        },
+        Spec {
+            name: "project",
+            takes: "the project's name as a string: `project = \"recs\"`",
+            transition: false,
+            repeatable: false,
+            parse: |args, meta, _| {
+                args.project = Some(lit_str(&value(meta)?)?);
                 Ok(())
             },
         },
@@ -449,8 +464,64 @@ const STEP: Table<StepArgs> = Table {
             repeatable: false,
             parse: |args, meta, ctxt| group(args, meta, ctxt, &BATCH),
         },
+        Spec {
+            name: "env",
+            takes: "environment variables: `env(DB_HOST = \"db.internal\", MODE = \"fast\")`",
+            transition: false,
+            repeatable: false,
+            parse: |args, meta, _| {
+                for (key, value) in assignments(meta)? {
+                    let key = key.ok_or_else(|| bad(&value))?;
+                    args.env.push((key, value));
+                }
+                Ok(())
+            },
+        },
+        Spec {
+            name: "secrets",
+            takes: "Secrets Manager ARNs, each optionally named: \
+                    `secrets(\"arn:aws:secretsmanager:...:secret:db-xyz\")` or \
+                    `secrets(DB_PASSWORD = \"arn:aws:secretsmanager:...\")`",
+            transition: false,
+            repeatable: false,
+            parse: |args, meta, _| {
+                args.secrets = assignments(meta)?;
+                Ok(())
+            },
+        },
     ],
 };
+
+/// The comma-separated expressions in the parentheses that follow an option's name.
+fn parenthesized_exprs(
+    meta: &ParseNestedMeta,
+) -> syn::Result<syn::punctuated::Punctuated<Expr, token::Comma>> {
+    let content;
+    syn::parenthesized!(content in meta.input);
+    content.parse_terminated(Expr::parse, token::Comma)
+}
+
+/// The list of `env(...)` or `secrets(...)`: string literals, each optionally named
+/// (`NAME = "..."`).
+fn assignments(meta: &ParseNestedMeta) -> Result<Vec<(Option<Ident>, LitStr)>, Bad> {
+    if !meta.input.peek(token::Paren) {
+        return Err(match value(meta) {
+            Ok(expr) => bad(&expr),
+            Err(bad) => bad,
+        });
+    }
+    let items = parenthesized_exprs(meta)?;
+    items
+        .iter()
+        .map(|item| match item {
+            Expr::Assign(assign) => {
+                let name = ident(&assign.left)?;
+                Ok((Some(name), lit_str(&assign.right)?))
+            }
+            other => Ok((None, lit_str(other)?)),
+        })
+        .collect()
+}
 
 const RETRY: Table<StepArgs> = Table {
     place: Place::Group("retry"),

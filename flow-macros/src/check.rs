@@ -136,6 +136,7 @@ fn options(step: &Step, ctxt: &Ctxt) -> StepOptions {
             Some(ms / 1000)
         }
     });
+    let (env, secrets) = crate::environment::step_environment(step, ctxt);
     StepOptions {
         retry,
         timeout_secs,
@@ -151,6 +152,8 @@ fn options(step: &Step, ctxt: &Ctxt) -> StepOptions {
             job_role: a.job_role.as_ref().map(syn::LitStr::value),
         },
         max_concurrency: max_concurrency(step, ctxt),
+        env,
+        secrets,
     }
 }
 
@@ -269,6 +272,7 @@ pub fn check(flow: &FlowImpl, args: &FlowArgs, ctxt: &Ctxt) -> Checked {
         .filter_map(|t| crate::events::event_pattern(t, ctxt))
         .collect();
     graph.timeout_secs = crate::events::run_timeout(args, ctxt);
+    graph.project = crate::environment::project(args, ctxt);
     let hooks = crate::events::hooks(flow, args, ctxt);
     graph.hooks = flow_graph::Hooks {
         on_failure: args.on_failure.as_ref().map(ToString::to_string),

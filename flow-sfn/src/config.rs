@@ -403,6 +403,9 @@ pub struct DeployConfig {
     pub fargate: Option<FargateJobSettings>,
     /// IAM role of the EventBridge schedule (required to deploy a scheduled flow).
     pub schedule_role_arn: Option<String>,
+    /// IAM role Batch reads a step's `secrets` with on EC2 compute (`--execution-role`;
+    /// Fargate jobs use their execution role in `fargate`).
+    pub execution_role_arn: Option<String>,
 }
 
 /// The tag naming the flow a deployed resource belongs to.
@@ -433,6 +436,7 @@ impl DeployConfig {
             compute: Compute::Ec2,
             fargate: None,
             schedule_role_arn: None,
+            execution_role_arn: None,
         }
     }
 
@@ -613,6 +617,7 @@ impl SfnArgs {
             None
         };
         Ok(DeployConfig {
+            execution_role_arn: execution_role.clone(),
             compute,
             fargate,
             schedule_role_arn: schedule_role,

@@ -46,7 +46,102 @@ pub(super) fn run_command(graph: &FlowGraph) -> Command {
         .arg(tag_arg(
             "Tag the run (repeatable); steps read tags with ctx.tags(), `runs --tag` filters by them",
         ))
+        .args(secret_args())
         .args(param_args(graph))
+}
+
+/// `--secret NAME=VALUE` and `--secrets-file FILE`: the values of the secrets the steps
+/// declare, for a local run (on AWS Batch they come from Secrets Manager).
+fn secret_args() -> [Arg; 2] {
+    [
+        Arg::new("secret")
+            .long("secret")
+            .value_name("NAME=VALUE")
+            .action(clap::ArgAction::Append)
+            .help(
+                "The value of a secret a step declares (secrets(...)), by its variable name \
+                 or ARN (repeatable; prefer --secrets-file, which keeps it out of `ps`)",
+            ),
+        Arg::new("secrets-file")
+            .long("secrets-file")
+            .env("FLOW_SECRETS_FILE")
+            .value_name("FILE")
+            .help(
+                "A file of secret values: a JSON object {\"NAME\": \"VALUE\"} or NAME=VALUE \
+                 lines (`#` comments); names are variable names or secret ARNs",
+            ),
+    ]
+}
+
+/// The secret values given by `--secrets-file` and `--secret` (which wins). No error
+/// shows a value.
+fn secret_values(
+    matches: &ArgMatches,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut secrets = match matches.get_one::<String>("secrets-file") {
+        Some(path) => read_secrets_file(Path::new(path))?,
+        None => Default::default(),
+    };
+    for (i, text) in matches
+        .get_many::<String>("secret")
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        match text.split_once('=') {
+            Some((name, value)) if !name.is_empty() => {
+                secrets.insert(name.to_string(), value.to_string());
+            }
+            _ => bail!(
+                "--secret number {} is not NAME=VALUE (not shown: it may hold a secret); \
+                 write --secret DB_PASSWORD=VALUE",
+                i + 1
+            ),
+        }
+    }
+    Ok(secrets)
+}
+
+/// A secrets file: a JSON object of strings, or `NAME=VALUE` lines.
+fn read_secrets_file(path: &Path) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--secrets-file: cannot read `{}`", path.display()))?;
+    if text.trim_start().starts_with('{') {
+        // serde_json's error names a position, never the text.
+        return serde_json::from_str(&text).map_err(|e| {
+            anyhow!(
+                "--secrets-file: `{}` is not a JSON object of strings ({e}): write \
+                 {{\"DB_PASSWORD\": \"...\"}}, or NAME=VALUE lines",
+                path.display()
+            )
+        });
+    }
+    let mut secrets = std::collections::BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        match line.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                let value = value.trim();
+                let unquoted = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                    .unwrap_or(value);
+                secrets.insert(name.trim().to_string(), unquoted.to_string());
+            }
+            _ => bail!(
+                "--secrets-file: line {} of `{}` is not NAME=VALUE (not shown: it may hold a \
+                 secret)",
+                number + 1,
+                path.display()
+            ),
+        }
+    }
+    Ok(secrets)
 }
 
 /// The `resume` command.
@@ -70,6 +165,7 @@ pub(super) fn resume_command() -> Command {
         .arg(datastore_arg())
         .args(workers_args())
         .arg(quiet_arg())
+        .args(secret_args())
 }
 
 /// Runs `run`: a fresh run of `F` with the params given as flags.
@@ -91,8 +187,12 @@ pub(super) async fn run<F: Flow>(
     values.extend(param_values(F::graph(), matches));
     let params: F::Params = flow_core::params::params_from_args(values)?;
     let tags = tag_values(matches)?;
+    let secrets = secret_values(matches)?;
     let store = run_store::<F>(openers, matches).await?;
     let mut runner = runner::<F>(matches, store.object_store().clone()).params(params);
+    for (name, value) in secrets {
+        runner = runner.secret(name, value);
+    }
     for (key, value) in &tags {
         runner = runner.tag(key, value)?;
     }
@@ -168,8 +268,13 @@ pub(super) async fn resume<F: Flow>(
         .get_one::<String>("run-id")
         .map(|id| RunId::new(id.clone()))
         .transpose()?;
+    let secrets = secret_values(matches)?;
     let store = run_store::<F>(openers, matches).await?;
-    let handle = runner::<F>(matches, store.object_store().clone())
+    let mut runner = runner::<F>(matches, store.object_store().clone());
+    for (name, value) in secrets {
+        runner = runner.secret(name, value);
+    }
+    let handle = runner
         .resume(origin, matches.get_one::<String>("step").cloned())
         .await?;
     summary(&handle)

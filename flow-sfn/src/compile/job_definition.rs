@@ -101,6 +101,7 @@ pub fn step_job(step: &StepSpec, config: &DeployConfig) -> Result<StepJob, Compi
     if let Some(role) = job_role {
         container["jobRoleArn"] = json!(role);
     }
+    step_environment(step, config, &mut container)?;
     let mut definition = json!({
         "type": "container",
         "containerProperties": container,
@@ -125,6 +126,47 @@ pub fn step_job(step: &StepSpec, config: &DeployConfig) -> Result<StepJob, Compi
         definition,
         queue: queue.to_string(),
     })
+}
+
+/// A step's `env` as the container's `environment`, and its `secrets` as `secrets` entries
+/// whose `valueFrom` is the secret's ARN: Batch reads each from Secrets Manager when the job
+/// starts, with the job's execution role, so the value is in no definition, input or log
+/// (AWS Batch User Guide, "Specifying sensitive data with Secrets Manager"). On EC2 compute
+/// that role is `--execution-role`; a Fargate job has its own.
+fn step_environment(
+    step: &StepSpec,
+    config: &DeployConfig,
+    container: &mut serde_json::Value,
+) -> Result<(), CompileError> {
+    let options = &step.options;
+    if !options.env.is_empty() {
+        container["environment"] = options
+            .env
+            .iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect();
+    }
+    if options.secrets.is_empty() {
+        return Ok(());
+    }
+    container["secrets"] = options
+        .secrets
+        .iter()
+        .map(|(name, arn)| json!({"name": name, "valueFrom": arn}))
+        .collect();
+    if config.fargate.is_none() {
+        let Some(role) = &config.execution_role_arn else {
+            return Err(invalid_option(
+                &step.name,
+                "secrets(...)",
+                "AWS Batch reads a step's secrets with an execution role: give \
+                 --execution-role / FLOW_SFN_EXECUTION_ROLE (a role trusted by \
+                 ecs-tasks.amazonaws.com that may call secretsmanager:GetSecretValue on them)",
+            ));
+        };
+        container["executionRoleArn"] = json!(role);
+    }
+    Ok(())
 }
 
 /// The `retryStrategy` of every job: retry an attempt whose host failed, stop on any other

@@ -88,6 +88,8 @@ _CB._eval_execution = _eval_exec
 # ---- 4. moto's Job._get_container_property("environment") mutates containerOverrides.environment
 # (one more AWS_BATCH_JOB_ID per describe; a polled .sync job's output grows without bound).
 from moto.batch.models import Job
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import batch_secrets  # noqa: E402  Batch's `secrets` resolved from moto's Secrets Manager
 _orig_gcp = Job._get_container_property
 def _gcp(self, p, default):
     if p != "environment": return _orig_gcp(self, p, default)
@@ -183,6 +185,9 @@ if os.environ.get("MOTO_BATCH_RUN_LOCAL") == "1":
         env.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID=job_key,
                    AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION=region, AWS_REGION=region)
         env.update({e["name"]: str(e["value"]) for e in cp.get("environment", []) + (ov.get("environment") or [])})
+        try: env.update(batch_secrets.resolve(cp, region))      # Batch's `secrets` (valueFrom)
+        except batch_secrets.SecretUnavailable as e: secret_error = str(e)[:255]
+        else: secret_error = None
         env.update(AWS_BATCH_JOB_ID=job.job_id, AWS_BATCH_JOB_ATTEMPT=str(n), AWS_BATCH_JQ_NAME=job.job_queue.name)
         if job.job_queue.environments: env["AWS_BATCH_CE_NAME"] = job.job_queue.environments[0].name
         if "index" in job.array_properties: env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_properties["index"])
@@ -196,6 +201,7 @@ if os.environ.get("MOTO_BATCH_RUN_LOCAL") == "1":
         with open(path, "wb") as out:
             try:
                 if not cmd: raise OSError("no command: set containerProperties.command or containerOverrides.command")
+                if secret_error: raise OSError(secret_error)
                 p = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
             except OSError as e:                                   # e.g. executable not found
