@@ -8,6 +8,8 @@ mod common;
 mod cards;
 #[path = "../examples/caught_foreach.rs"]
 mod caught_foreach;
+#[path = "../examples/downstream.rs"]
+mod downstream;
 #[path = "../examples/foreach.rs"]
 mod foreach;
 #[path = "../examples/linear.rs"]
@@ -92,6 +94,7 @@ fn every_example_is_covered_here() {
         [
             "cards",
             "caught_foreach",
+            "downstream",
             "foreach",
             "linear",
             "nested_foreach",
@@ -101,7 +104,8 @@ fn every_example_is_covered_here() {
             "split_in_foreach",
             "split_join",
             "switch",
-            "timeout_retry"
+            "timeout_retry",
+            "upstream"
         ]
     );
 }
@@ -428,4 +432,24 @@ async fn resume() {
         client.run(failed.id()).await.unwrap().status(),
         RunStatus::Failed
     );
+}
+
+/// `downstream` started by a run of `upstream` (as `trigger_on_finish` does): it reads the
+/// upstream run's numbers through `ctx.trigger()` and doubles them, two at a time.
+#[tokio::test]
+async fn upstream_then_downstream() {
+    let (up, dir) = run_example::<downstream::UpstreamFlow>(downstream::upstream_params(4)).await;
+    assert_eq!(up.end_state().await.unwrap().total, 10);
+    let handle = Runner::<downstream::DownstreamFlow>::new()
+        .datastore(dir.path())
+        .triggered_by(flow_core::Trigger {
+            flow: "UpstreamFlow".into(),
+            run_id: up.id().clone(),
+        })
+        .run()
+        .await
+        .unwrap();
+    assert!(handle.succeeded(), "{:?}", handle.error());
+    check_persisted(dir.path(), &handle).await;
+    assert_eq!(handle.end_state().await.unwrap().results, vec![2, 4, 6, 8]);
 }

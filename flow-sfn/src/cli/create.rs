@@ -223,9 +223,12 @@ fn deployer_policy(graph: &FlowGraph, args: &SfnArgs) -> anyhow::Result<Value> {
     let role = config.require_role_arn()?;
     let region = config.require_region()?;
     let (partition, account_id) = role_account(role)?;
-    let schedule_role_arn = match graph.schedule {
-        Some(_) => Some(config.require_schedule_role_arn()?.to_string()),
-        None => None,
+    let started_by_eventbridge = graph.schedule.is_some()
+        || !graph.trigger_on_finish.is_empty()
+        || !graph.event_triggers.is_empty();
+    let schedule_role_arn = match started_by_eventbridge {
+        true => Some(config.require_schedule_role_arn()?.to_string()),
+        false => None,
     };
     let scope = PolicyScope::new(
         graph,

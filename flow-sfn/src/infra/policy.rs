@@ -166,6 +166,10 @@ const FLOW_OBJECTS_ARN: &str = "arn:${AWS::Partition}:s3:::${Bucket}/${FlowPrefi
 const MAP_RESULTS_ARN: &str = "arn:${AWS::Partition}:s3:::${Bucket}/${MapResultsPrefix}/*";
 const SCHEDULE_RULE_ARN: &str =
     "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${ScheduleRule}";
+// The trigger rules' names (`aws::triggers::rule_prefix`) for a state machine name of up to
+// 52 characters; a longer one is cut and hashed, and its rules need a wider grant.
+const TRIGGER_RULES_ARN: &str =
+    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${StateMachine}-on-*";
 // An absent key must answer 404 (the store reads it as "not written yet"), which S3 only
 // does for a caller allowed s3:ListBucket; that check carries no prefix, hence IfExists.
 const FLOW_PREFIX_CONDITION: Condition = Condition {
@@ -325,6 +329,16 @@ pub const PERMISSIONS: &[Permission] = &[
         why: "the EventBridge rule of the flow's `schedule` starts a run of this state machine \
               (or of its alias)",
     },
+    Permission {
+        principal: Principal::Schedule,
+        sid: "StartTriggeredRuns",
+        actions: &["states:StartExecution"],
+        resources: &[STATE_MACHINE_ARN, STATE_MACHINE_QUALIFIED_ARN],
+        condition: None,
+        needed: Needed::Scheduled,
+        why: "the EventBridge rules of the flow's triggers (`trigger_on_finish`, `trigger(...)`) \
+              start a run of this state machine's alias as the schedule's role",
+    },
     // ------------------------------------------------------------------ execution role
     Permission {
         principal: Principal::Execution,
@@ -479,6 +493,35 @@ pub const PERMISSIONS: &[Permission] = &[
     },
     Permission {
         principal: Principal::Deployer,
+        sid: "ManageTriggerRules",
+        actions: &[
+            "events:PutRule",
+            "events:DeleteRule",
+            "events:DescribeRule",
+            "events:PutTargets",
+            "events:ListTargetsByRule",
+            "events:RemoveTargets",
+            "events:TagResource",
+            "events:ListTagsForResource",
+        ],
+        resources: &[TRIGGER_RULES_ARN],
+        condition: None,
+        needed: Needed::Always,
+        why: "`create` puts one rule per trigger, tagged as the deployment's, and removes the \
+              deployment's rules of dropped triggers; `delete` removes them",
+    },
+    Permission {
+        principal: Principal::Deployer,
+        sid: "FindTriggerRules",
+        actions: &["events:ListRules"],
+        resources: &[ANY_RESOURCE],
+        condition: None,
+        needed: Needed::Always,
+        why: "`create` and `delete` find the deployment's trigger rules by name prefix \
+              (ListRules has no resource-level permission)",
+    },
+    Permission {
+        principal: Principal::Deployer,
         sid: "PassStateMachineRole",
         actions: &["iam:PassRole"],
         resources: &["${StateMachineRole}"],
@@ -561,7 +604,7 @@ pub struct PolicyScope {
     pub datastore_prefix: String,
     /// Whether the flow has a foreach (a Distributed Map).
     pub has_foreach: bool,
-    /// Whether the flow has a `schedule`.
+    /// Whether EventBridge starts the flow's runs: a `schedule`, or triggers.
     pub scheduled: bool,
     /// Where the jobs run.
     pub compute: Compute,
@@ -605,7 +648,10 @@ impl PolicyScope {
                 .steps
                 .iter()
                 .any(|s| matches!(s.transition, Transition::Foreach { .. })),
-            scheduled: graph.schedule.is_some(),
+            // Triggers start runs the way the schedule does: EventBridge, as its role.
+            scheduled: graph.schedule.is_some()
+                || !graph.trigger_on_finish.is_empty()
+                || !graph.event_triggers.is_empty(),
             compute,
             kms_key_arn: kms_key_arn.map(str::to_string),
             step_queues,
