@@ -357,11 +357,102 @@ fn policy_actions(policy: &Value) -> Vec<String> {
     actions
 }
 
+/// The scheduled params example from its Fargate stack: Fargate job definitions with the
+/// stack's execution role and log group, the schedule running as the stack's schedule role,
+/// and a run that succeeds.
+fn fargate_flow_runs_from_its_stack(aws: &Aws, stack: &str, outputs: &BTreeMap<String, String>) {
+    assert_eq!(outputs["Compute"], "fargate");
+    stack_ok(
+        aws,
+        "params",
+        &["step-functions", "create", "--stack", stack],
+    );
+    let clients = aws.clients();
+    let (definitions, targets) = runtime().block_on(async {
+        let definitions = clients
+            .batch
+            .describe_job_definitions()
+            .status("ACTIVE")
+            .send()
+            .await
+            .expect("DescribeJobDefinitions");
+        let targets = clients
+            .events
+            .list_targets_by_rule()
+            .rule("ParamsFlow")
+            .send()
+            .await
+            .expect("ListTargetsByRule");
+        (definitions, targets)
+    });
+    let ours: Vec<_> = definitions
+        .job_definitions()
+        .iter()
+        .filter(|d| {
+            d.job_definition_name()
+                .unwrap_or_default()
+                .starts_with("ParamsFlow-")
+        })
+        .collect();
+    assert!(!ours.is_empty());
+    for definition in ours {
+        assert_eq!(
+            definition
+                .platform_capabilities()
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>(),
+            ["FARGATE"],
+            "{definition:?}"
+        );
+        let container = definition.container_properties().unwrap();
+        assert_eq!(
+            container.execution_role_arn(),
+            Some(outputs["ExecutionRoleArn"].as_str())
+        );
+        assert_eq!(
+            container
+                .network_configuration()
+                .and_then(|n| n.assign_public_ip())
+                .map(|a| a.as_str()),
+            Some("DISABLED")
+        );
+        let log = container.log_configuration().unwrap();
+        assert_eq!(log.options().unwrap()["awslogs-group"], outputs["LogGroup"]);
+    }
+    assert_eq!(
+        targets.targets()[0].role_arn(),
+        Some(outputs["ScheduleRoleArn"].as_str())
+    );
+    let run = stack_ok(
+        aws,
+        "params",
+        &["step-functions", "trigger", "--stack", stack, "--wait"],
+    )
+    .trim()
+    .to_string();
+    let status = stack_ok(
+        aws,
+        "params",
+        &["step-functions", "status", "--stack", stack, &run],
+    );
+    assert!(
+        status.contains(&format!("run {run}: SUCCEEDED")),
+        "{status}"
+    );
+    stack_ok(
+        aws,
+        "params",
+        &["step-functions", "delete", "--stack", stack],
+    );
+}
+
 #[test]
 fn print_policy_is_the_deployers_rows_and_parliament_finds_nothing() {
     let aws = Aws::start(&[], &[]);
     let stack = "params-fargate";
-    deploy_stack(&aws, "params", "fargate", stack);
+    let outputs = deploy_stack(&aws, "params", "fargate", stack);
+    fargate_flow_runs_from_its_stack(&aws, stack, &outputs);
     let dir = tempfile::tempdir().unwrap();
     let settings = [
         "--role-arn",
