@@ -6,7 +6,7 @@ mod common;
 use common::{example_names, run_example};
 use flow_test_support::asl_validator;
 
-const SETTINGS: [&str; 8] = [
+const SETTINGS: [&str; 10] = [
     "--image",
     "123456789012.dkr.ecr.us-east-1.amazonaws.com/flows:1",
     "--job-queue",
@@ -15,6 +15,8 @@ const SETTINGS: [&str; 8] = [
     "s3://flows-bucket/runs",
     "--role-arn",
     "arn:aws:iam::123456789012:role/flows-states",
+    "--execution-role",
+    "arn:aws:iam::123456789012:role/flows-batch-execution",
 ];
 
 fn compile(example: &str, dir: &std::path::Path) -> String {
