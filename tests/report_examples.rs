@@ -19,6 +19,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+/// A secrets file (`NAME=VALUE` lines) with a value for every secret an example reads.
+fn secrets_file() -> PathBuf {
+    static FILE: std::sync::OnceLock<tempfile::NamedTempFile> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, b"DB_PASSWORD=report-test-password\n").unwrap();
+        file
+    })
+    .path()
+    .to_path_buf()
+}
+
 /// Runs example `name` with `args` in `dir` (its datastore `dir/.flow`); returns its output.
 fn example(name: &str, dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut command = Command::new(example_binary(name));
@@ -27,7 +39,9 @@ fn example(name: &str, dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Outp
         .current_dir(dir)
         .env_remove("FLOW_DATASTORE")
         .env_remove("FRAGILE_FAIL_IF_EXISTS")
-        .env_remove("RESUME_TRACE");
+        .env_remove("RESUME_TRACE")
+        // The team example's step reads a secret; a local run is given its value.
+        .env("FLOW_SECRETS_FILE", secrets_file());
     for (key, value) in env {
         command.env(key, value);
     }
@@ -47,7 +61,9 @@ fn run(name: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let out = example(name, dir.path(), &["run", "-q"], &[]);
     assert!(out.status.success(), "{name} run: {}", text(&out));
-    let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    // The run id is the last line: a step's own output may come before it.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let id = stdout.trim().lines().last().unwrap_or_default().to_string();
     (dir, id)
 }
 
