@@ -19,9 +19,12 @@
 //! let config = DeployConfig::new("HelloFlow", root, "my-image:1", "my-queue", "hello-flow");
 //! let deployment = compile_graph(&graph, &config).unwrap();
 //! // Three steps, each a Batch task entered through a Choice and, in a resumed run, a
-//! // look-up of its record; plus the states that set up a (fresh or resumed) run.
-//! assert_eq!(deployment.report.state_count, 3 * 3 + 3);
-//! assert_eq!(deployment.definition["States"]["hello"]["Type"], "Task");
+//! // look-up of its record; the states that set up a fresh, resumed, triggered or
+//! // event-started run (the first step has a task of each start); and the run-level
+//! // Parallel state with the failure hook's two tasks and the Fail state that end a failed run.
+//! assert_eq!(deployment.report.state_count, 3 * 3 + 3 + 4 + 4);
+//! let body = &deployment.definition["States"]["run"]["Branches"][0]["States"];
+//! assert_eq!(body["hello"]["Type"], "Task");
 //! assert!(deployment.definition_json().contains("batch:submitJob.sync"));
 //! ```
 //!
