@@ -138,6 +138,12 @@ _orig_send = _Rule.send_to_targets
 def _send_to_targets(self, original_event, transform_input=True):
     if self.state == "DISABLED":
         return
+    # A rule without an event pattern (a schedule rule: ScheduleExpression only) matches no
+    # event: it runs on its schedule alone (EventBridge User Guide, "Creating a rule that runs
+    # on a schedule"). moto's empty pattern matches every event, so each status-change event
+    # of a scheduled flow's run started another run of it.
+    if not self.event_pattern.get_pattern():
+        return
     ours = [t for t in self.targets if _parse_arn(t["Arn"]).service == "states"]
     others = [t for t in self.targets if t not in ours]
     if ours and self.event_pattern.matches_event(original_event):

@@ -109,6 +109,14 @@ sfn.start_execution(stateMachineArn=up, name="run-2")
 time.sleep(1.5)
 check(len(sfn.list_executions(stateMachineArn=down)["executions"]) == 1, "a DISABLED rule starts nothing")
 
+# a schedule rule (no event pattern) matches no event: only its schedule would start a run
+scheduled = machine("scheduled", echo)
+ev.put_rule(Name="daily", ScheduleExpression="cron(0 6 * * ? *)")
+ev.put_targets(Rule="daily", Targets=[{"Id": "s", "Arn": scheduled, "RoleArn": ROLE}])
+sfn.start_execution(stateMachineArn=up, name="run-3")
+time.sleep(1.5)
+check(not sfn.list_executions(stateMachineArn=scheduled)["executions"], "a schedule rule matches no event")
+
 # c. S3 Object Created (bucket with EventBridge notifications on), default bus only, key in the input
 s3.create_bucket(Bucket="inbox")
 s3.put_bucket_notification_configuration(Bucket="inbox", NotificationConfiguration={"EventBridgeConfiguration": {}})
