@@ -23,6 +23,8 @@
 #[path = "common/emulator.rs"]
 mod emulator;
 
+#[path = "../examples/downstream.rs"]
+mod downstream;
 #[path = "../examples/foreach.rs"]
 mod foreach;
 #[path = "../examples/params.rs"]
@@ -248,7 +250,19 @@ fn run_scenarios() -> Vec<Scenario> {
             d.ok(&["trigger", "--wait", "--value", "80"]);
             d.ok(&["delete"]);
         });
-        vec![foreach, switch]
+        // A flow that triggers start (another flow's success, an S3 upload): its rules are
+        // put as the deployer and target the state machine as the schedule's role.
+        let triggered = scenario(
+            "downstream",
+            downstream::DownstreamFlow::graph(),
+            &[],
+            |d| {
+                d.ok(&["create"]);
+                d.ok(&["trigger", "--wait"]);
+                d.ok(&["delete"]);
+            },
+        );
+        vec![foreach, switch, triggered]
     });
 
     let outage_dir = tempfile::tempdir().unwrap();

@@ -74,7 +74,7 @@ pub enum Needed {
     Always,
     /// Flows with a foreach (a Distributed Map).
     Foreach,
-    /// Flows with a `schedule`.
+    /// Flows that EventBridge starts: a `schedule` or triggers.
     Scheduled,
     /// Flows whose jobs run on Fargate.
     Fargate,
@@ -88,7 +88,7 @@ impl Needed {
         match self {
             Needed::Always => "always",
             Needed::Foreach => "a foreach",
-            Needed::Scheduled => "a schedule",
+            Needed::Scheduled => "a schedule or triggers",
             Needed::Fargate => "Fargate",
             Needed::Kms => "a KMS key",
         }
@@ -326,18 +326,9 @@ pub const PERMISSIONS: &[Permission] = &[
         resources: &[STATE_MACHINE_ARN, STATE_MACHINE_QUALIFIED_ARN],
         condition: None,
         needed: Needed::Scheduled,
-        why: "the EventBridge rule of the flow's `schedule` starts a run of this state machine \
-              (or of its alias)",
-    },
-    Permission {
-        principal: Principal::Schedule,
-        sid: "StartTriggeredRuns",
-        actions: &["states:StartExecution"],
-        resources: &[STATE_MACHINE_ARN, STATE_MACHINE_QUALIFIED_ARN],
-        condition: None,
-        needed: Needed::Scheduled,
-        why: "the EventBridge rules of the flow's triggers (`trigger_on_finish`, `trigger(...)`) \
-              start a run of this state machine's alias as the schedule's role",
+        why: "the EventBridge rule of the flow's `schedule`, and those of its triggers \
+              (`trigger_on_finish`, `trigger(...)`), start a run of this state machine (or of its \
+              alias)",
     },
     // ------------------------------------------------------------------ execution role
     Permission {
