@@ -258,8 +258,9 @@ fn the_printed_deployment_shows_the_spot_retry_and_the_throttle_retry() {
 
     let mut tasks = Vec::new();
     batch_tasks(&printed["definition"], &mut tasks);
-    // start, word_start, length, letters, letter, letters_join, word_join, join, end.
-    assert_eq!(tasks.len(), 9);
+    // start, word_start, length, letters, letter, letters_join, word_join, join, end; start
+    // once more for a triggered and for an event-started run; the failure hook's two tasks.
+    assert_eq!(tasks.len(), 9 + 2 + 2);
     for task in tasks {
         // The first retrier (retriers match in order) absorbs SubmitJob throttling.
         let throttle = &task["Retry"][0];
