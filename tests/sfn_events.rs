@@ -1,0 +1,274 @@
+//! Event-driven flows end to end on the AWS emulator (its EventBridge: Step Functions status
+//! changes and S3 Object Created events on the default bus, rules starting a state machine
+//! through their input transformer): `upstream` and `downstream` deployed with
+//! `step-functions create`, then, side by side on one emulator,
+//! * an upstream run triggered by hand succeeds and a downstream run starts by itself, reads
+//!   the upstream run's numbers through `ctx.trigger()` and the client API, and succeeds;
+//! * an object put under `incoming/` in the EventBridge-enabled bucket `flowrs-inbox` starts
+//!   a downstream run whose `key` param is the object's key;
+//! * a downstream run told to fail runs its `on_failure` hook as a Batch task, the execution
+//!   ends FAILED with the step's error, and `run.json` records the run as failed with it.
+
+#[path = "common/emulator.rs"]
+mod emulator;
+
+#[path = "../examples/downstream.rs"]
+mod downstream;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{EventBridgeConfiguration, NotificationConfiguration};
+use downstream::DownstreamFlow;
+use emulator::{runtime, Aws};
+use flow_core::client::Client;
+use flow_core::datastore::{RunRecord, RunStatus};
+use flow_core::{RunId, Trigger};
+use flow_sfn::aws::operate::{list_runs, RunSummary};
+use std::time::{Duration, Instant};
+
+/// The bucket and prefix of `downstream`'s `trigger(s3(...))`.
+const INBOX: &str = "flowrs-inbox";
+const KEY: &str = "incoming/2026-12-04.csv";
+/// How long a run started by an event may take to start and finish (each of its tasks is a
+/// Batch job running the example binary; four jobs run at once).
+const WAIT: Duration = Duration::from_secs(150);
+
+fn downstream_arn(aws: &Aws) -> String {
+    format!(
+        "arn:aws:states:{}:123456789012:stateMachine:DownstreamFlow",
+        aws.emulator.region
+    )
+}
+
+/// The downstream flow's executions, newest first.
+fn downstream_runs(aws: &Aws) -> Vec<RunSummary> {
+    let clients = aws.clients();
+    runtime()
+        .block_on(list_runs(&clients, &downstream_arn(aws), None))
+        .expect("ListExecutions of DownstreamFlow")
+}
+
+/// The run's `run.json`, if the run has written it yet.
+fn record(aws: &Aws, run_id: &str) -> Option<RunRecord> {
+    let id = RunId::new(run_id.to_string()).unwrap();
+    let client = Client::<DownstreamFlow>::new(aws.store());
+    runtime().block_on(async { client.run(&id).await.ok().map(|r| r.record().clone()) })
+}
+
+/// The run's end artifacts, read from the S3 datastore.
+fn end_state(aws: &Aws, id: &RunId) -> DownstreamFlow {
+    let client = Client::<DownstreamFlow>::new(aws.store());
+    runtime().block_on(async { client.run(id).await.unwrap().end_state().await.unwrap() })
+}
+
+/// Polls until one of the downstream executions is finished and `matches` its run record;
+/// fails naming `what` and showing every execution and the emulator's logs after [`WAIT`].
+fn wait_for_run(
+    aws: &Aws,
+    what: &str,
+    matches: impl Fn(&RunRecord) -> bool,
+) -> (RunSummary, RunRecord) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let runs = downstream_runs(aws);
+        for run in runs.iter().filter(|r| r.status.as_str() != "RUNNING") {
+            if let Some(record) = record(aws, &run.run_id).filter(|r| matches(r)) {
+                return (run.clone(), record);
+            }
+        }
+        if Instant::now() > deadline {
+            let listed: Vec<String> = runs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} {:?}",
+                        r.run_id,
+                        r.status.as_str(),
+                        record(aws, &r.run_id)
+                    )
+                })
+                .collect();
+            panic!(
+                "{what}: no such finished run of DownstreamFlow within {} s; its executions:\n{}\n\
+                 emulator logs:\n{}",
+                WAIT.as_secs(),
+                listed.join("\n"),
+                aws.emulator.logs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The names of the states an execution exited, in order.
+fn states_exited(aws: &Aws, execution_arn: &str) -> Vec<String> {
+    let clients = aws.clients();
+    runtime().block_on(async {
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let page = clients
+                .sfn
+                .get_execution_history()
+                .execution_arn(execution_arn)
+                .set_next_token(token)
+                .send()
+                .await
+                .expect("GetExecutionHistory");
+            names.extend(
+                page.events()
+                    .iter()
+                    .filter_map(|e| e.state_exited_event_details().map(|d| d.name().to_string())),
+            );
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return names;
+            }
+        }
+    })
+}
+
+/// Every Batch job log of the emulator, concatenated.
+fn job_logs(aws: &Aws) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&aws.emulator.log_dir).unwrap().flatten() {
+        text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+    }
+    text
+}
+
+#[test]
+fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run() {
+    let started = Instant::now();
+    let aws = Aws::start(&[], &[]);
+    aws.ok("upstream", &["step-functions", "create"]);
+    let created = aws.ok("downstream", &["step-functions", "create"]);
+    eprintln!("{created}");
+
+    // The inbox sends its events to EventBridge (S3 sends none for a bucket without it).
+    let clients = aws.clients();
+    runtime()
+        .block_on(async {
+            clients.s3.create_bucket().bucket(INBOX).send().await?;
+            clients
+                .s3
+                .put_bucket_notification_configuration()
+                .bucket(INBOX)
+                .notification_configuration(
+                    NotificationConfiguration::builder()
+                        .event_bridge_configuration(EventBridgeConfiguration::builder().build())
+                        .build(),
+                )
+                .send()
+                .await?;
+            // An object outside the prefix starts nothing; the one under it starts one run.
+            for key in ["elsewhere/ignored.csv", KEY] {
+                clients
+                    .s3
+                    .put_object()
+                    .bucket(INBOX)
+                    .key(key)
+                    .body(ByteStream::from_static(b"1,2,3\n"))
+                    .send()
+                    .await?;
+            }
+            anyhow::Ok(())
+        })
+        .expect("the inbox bucket, its EventBridge notifications and the uploads");
+
+    // A run told to fail, started by hand.
+    let failing = aws
+        .ok(
+            "downstream",
+            &["step-functions", "trigger", "--fail-on", "2"],
+        )
+        .trim()
+        .to_string();
+
+    // The upstream run, by hand, to its end.
+    let upstream = aws
+        .ok(
+            "upstream",
+            &["step-functions", "trigger", "--wait", "--count", "4"],
+        )
+        .trim()
+        .to_string();
+    let upstream_id = RunId::new(upstream.clone()).unwrap();
+
+    // (a) Its success started a downstream run that read its numbers.
+    let expected = Trigger {
+        flow: "UpstreamFlow".into(),
+        run_id: upstream_id.clone(),
+    };
+    let (triggered, record_a) = wait_for_run(
+        &aws,
+        &format!("the run started by UpstreamFlow/{upstream} succeeding"),
+        |r| r.trigger.as_ref() == Some(&expected),
+    );
+    assert_eq!(
+        triggered.status.as_str(),
+        "SUCCEEDED",
+        "the triggered run: {record_a:?}"
+    );
+    assert_eq!(record_a.status, RunStatus::Succeeded);
+    let id = RunId::new(triggered.run_id.clone()).unwrap();
+    let end = end_state(&aws, &id);
+    assert_eq!(end.upstream, format!("UpstreamFlow/{upstream}"));
+    assert_eq!(end.numbers, vec![1, 2, 3, 4]);
+    assert_eq!(end.results, vec![2, 4, 6, 8]);
+    assert_eq!(end.key, "");
+
+    // (b) The upload under the prefix started a run with the key as its param, and the event.
+    let (uploaded, record_b) = wait_for_run(&aws, &format!("the run started by {KEY}"), |r| {
+        r.params["key"] == KEY
+    });
+    assert_eq!(
+        uploaded.status.as_str(),
+        "SUCCEEDED",
+        "the upload's run: {record_b:?}"
+    );
+    let event = record_b.event.as_ref().expect("the run records its event");
+    assert_eq!(event["source"], "aws.s3");
+    assert_eq!(event["detail-type"], "Object Created");
+    assert_eq!(event["detail"]["bucket"]["name"], INBOX);
+    assert_eq!(record_b.trigger, None);
+    let id = RunId::new(uploaded.run_id.clone()).unwrap();
+    let end = end_state(&aws, &id);
+    assert_eq!(end.key, KEY);
+    assert_eq!(end.results, vec![2, 4, 6]);
+
+    // (c) The failing run ran its hook as a Batch task, ended FAILED with the step's error,
+    // and its run.json says so.
+    let (failed, record_c) = wait_for_run(&aws, &format!("the failing run {failing}"), |r| {
+        r.run_id.as_str() == failing
+    });
+    assert_eq!(failed.status.as_str(), "FAILED", "{record_c:?}");
+    assert_eq!(record_c.status, RunStatus::Failed, "{record_c:?}");
+    let error = record_c.error.clone().unwrap_or_default();
+    assert!(error.contains("asked to fail on 2"), "{record_c:?}");
+    assert!(record_c.finished_at_ms.is_some(), "{record_c:?}");
+    let exited = states_exited(&aws, &failed.execution_arn);
+    assert!(
+        exited.iter().any(|s| s == "run-failed-hook"),
+        "the failure hook's task state did not run to its end: {exited:?}"
+    );
+    let status = aws.ok("downstream", &["step-functions", "status", &failing]);
+    assert!(
+        status.contains(&format!("run {failing}: FAILED")),
+        "{status}"
+    );
+    let logs = job_logs(&aws);
+    assert!(
+        logs.contains(&format!("ALERT run {failing} of DownstreamFlow failed")),
+        "the hook `alert` printed nothing in the Batch job logs:\n{}",
+        aws.emulator.logs()
+    );
+
+    // Exactly three downstream runs: the object outside the prefix and the downstream runs'
+    // own status changes started none.
+    let runs = downstream_runs(&aws);
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    eprintln!(
+        "event-driven runs checked after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
