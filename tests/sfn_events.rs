@@ -79,12 +79,11 @@ fn wait_for_run(
             let listed: Vec<String> = runs
                 .iter()
                 .map(|r| {
-                    format!(
-                        "{} {} {:?}",
-                        r.run_id,
-                        r.status.as_str(),
-                        record(aws, &r.run_id)
-                    )
+                    let record = record(aws, &r.run_id);
+                    let record = record
+                        .as_ref()
+                        .map(|c| (&c.status, &c.trigger, c.params.to_string(), &c.error));
+                    format!("{} {} {record:?}", r.run_id, r.status.as_str())
                 })
                 .collect();
             panic!(
