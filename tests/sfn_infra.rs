@@ -49,6 +49,26 @@ fn every_example_prints_a_template_cfn_lint_accepts() {
                 compute.to_uppercase().replace('-', "_"),
                 "{example} on {compute}"
             );
+            // A flow started by EventBridge (a schedule or triggers) gets the role its rules'
+            // targets run as: trusted by EventBridge, starting this state machine only.
+            let started_by_events = [("params", "ParamsFlow"), ("downstream", "DownstreamFlow")];
+            if let Some((_, flow)) = started_by_events.iter().find(|(e, _)| *e == example) {
+                let role = &template["Resources"]["ScheduleRole"]["Properties"];
+                let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+                assert_eq!(
+                    trust["Principal"]["Service"], "events.amazonaws.com",
+                    "{example}"
+                );
+                let start = &role["Policies"][0]["PolicyDocument"]["Statement"][0];
+                assert_eq!(start["Action"], "states:StartExecution", "{example}");
+                let resources = start["Resource"].to_string();
+                assert!(
+                    resources.contains(&format!(":stateMachine:{flow}\"")),
+                    "{example}: {resources}"
+                );
+            } else if example == "upstream" {
+                assert!(template["Resources"].get("ScheduleRole").is_none());
+            }
             let path = dir.path().join(format!("{example}-{compute}.json"));
             std::fs::write(&path, &out.stdout).unwrap();
             files.push(path);
@@ -488,6 +508,14 @@ fn print_policy_is_the_deployers_rows_and_parliament_finds_nothing() {
             schedule_role.to_vec(),
             vec![Needed::Always, Needed::Scheduled],
             "params-ec2",
+        ),
+        // Triggers (another flow's success, an S3 upload): the rules start runs as the
+        // schedule's role, so the deployer passes it as for a schedule.
+        (
+            "downstream",
+            schedule_role.to_vec(),
+            vec![Needed::Always, Needed::Scheduled],
+            "downstream-ec2",
         ),
     ];
     for (example, extra, needed, name) in &cases {
