@@ -28,6 +28,8 @@ mod split_in_foreach;
 mod split_join;
 #[path = "../examples/switch.rs"]
 mod switch;
+#[path = "../examples/team.rs"]
+mod team;
 #[path = "../examples/timeout_retry.rs"]
 mod timeout_retry;
 
@@ -104,6 +106,7 @@ fn every_example_is_covered_here() {
             "split_in_foreach",
             "split_join",
             "switch",
+            "team",
             "timeout_retry",
             "upstream"
         ]
@@ -436,6 +439,27 @@ async fn resume() {
 
 /// `downstream` started by a run of `upstream` (as `trigger_on_finish` does): it reads the
 /// upstream run's numbers through `ctx.trigger()` and doubles them, two at a time.
+#[tokio::test]
+async fn team() {
+    // The step reads its env and the secret given by name (never stored: only its length).
+    let dir = tempfile::tempdir().unwrap();
+    let handle = Runner::<team::TeamFlow>::new()
+        .datastore(dir.path())
+        .secret("DB_PASSWORD", "correct horse")
+        .tag("team", "recs")
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    assert!(handle.succeeded(), "{:?}", handle.error());
+    check_persisted(dir.path(), &handle).await;
+    let end = handle.end_state().await.unwrap();
+    assert_eq!(end.mode, "batch-scoring");
+    assert_eq!(end.password_len, "correct horse".len());
+    assert!(end.undeclared_hidden);
+    assert_eq!(end.tags.get("team").map(String::as_str), Some("recs"));
+}
+
 #[tokio::test]
 async fn upstream_then_downstream() {
     let (up, dir) = run_example::<downstream::UpstreamFlow>(downstream::upstream_params(4)).await;

@@ -107,12 +107,15 @@ fn read_secrets_file(path: &Path) -> anyhow::Result<std::collections::BTreeMap<S
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("--secrets-file: cannot read `{}`", path.display()))?;
     if text.trim_start().starts_with('{') {
-        // serde_json's error names a position, never the text.
+        // Only the position of serde_json's error: its message may quote a value
+        // (`invalid type: integer `4711``).
         return serde_json::from_str(&text).map_err(|e| {
             anyhow!(
-                "--secrets-file: `{}` is not a JSON object of strings ({e}): write \
-                 {{\"DB_PASSWORD\": \"...\"}}, or NAME=VALUE lines",
-                path.display()
+                "--secrets-file: `{}` is not a JSON object of strings (at line {}, column \
+                 {}): write {{\"DB_PASSWORD\": \"...\"}}, or NAME=VALUE lines",
+                path.display(),
+                e.line(),
+                e.column()
             )
         });
     }
