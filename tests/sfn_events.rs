@@ -262,6 +262,22 @@ fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run()
         aws.emulator.logs()
     );
 
+    // Triggers start runs as the schedule's role: without one, `create` deploys nothing and
+    // says how to give it.
+    let out = aws.cli_with_env(
+        "downstream",
+        &["step-functions", "create"],
+        &[("FLOW_SFN_SCHEDULE_ROLE", "")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("has triggers")
+            && stderr.contains("--schedule-role")
+            && stderr.contains("FLOW_SFN_SCHEDULE_ROLE"),
+        "{stderr}"
+    );
+
     // Exactly three downstream runs: the object outside the prefix and the downstream runs'
     // own status changes started none.
     let runs = downstream_runs(&aws);
