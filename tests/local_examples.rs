@@ -441,11 +441,11 @@ async fn resume() {
 /// upstream run's numbers through `ctx.trigger()` and doubles them, two at a time.
 #[tokio::test]
 async fn team() {
-    // The step reads its env and the secret given by name (never stored: only its length).
+    // The step reads its env and the secret given by its ARN (never stored: only its length).
     let dir = tempfile::tempdir().unwrap();
     let handle = Runner::<team::TeamFlow>::new()
         .datastore(dir.path())
-        .secret("DB_PASSWORD", "correct horse")
+        .secret(team::DB_PASSWORD_ARN, "correct horse")
         .tag("team", "recs")
         .unwrap()
         .run()

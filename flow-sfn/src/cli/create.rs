@@ -246,10 +246,7 @@ fn deployer_policy(graph: &FlowGraph, args: &SfnArgs) -> anyhow::Result<Value> {
         state_machine_role_arn: role.to_string(),
         job_role_arn: config.job_role_arn.clone(),
         schedule_role_arn,
-        execution_role_arn: config
-            .fargate
-            .as_ref()
-            .map(|f| f.execution_role_arn.clone()),
+        execution_role_arn: config.execution_role_arn.clone(),
         repository: None,
         log_group: None,
     };

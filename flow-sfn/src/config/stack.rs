@@ -168,7 +168,8 @@ impl StackOutputs {
         let execution_role_arn = if compute.is_fargate() {
             Some(required(EXECUTION_ROLE_OUTPUT)?)
         } else {
-            None
+            // An EC2 stack has one when a step reads secrets (Batch resolves them as it).
+            optional(EXECUTION_ROLE_OUTPUT)
         };
         Ok(StackSettings {
             job_queue: job_queue?,

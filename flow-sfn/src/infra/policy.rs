@@ -80,6 +80,10 @@ pub enum Needed {
     Fargate,
     /// When the datastore is encrypted with a KMS key of the user's.
     Kms,
+    /// Flows with a step that reads secrets (`#[step(secrets(..))]`).
+    Secrets,
+    /// Flows whose jobs have an execution role: on Fargate, or with secrets.
+    ExecutionRole,
 }
 
 impl Needed {
@@ -91,6 +95,8 @@ impl Needed {
             Needed::Scheduled => "a schedule or triggers",
             Needed::Fargate => "Fargate",
             Needed::Kms => "a KMS key",
+            Needed::Secrets => "secrets",
+            Needed::ExecutionRole => "Fargate or secrets",
         }
     }
 }
@@ -365,6 +371,16 @@ pub const PERMISSIONS: &[Permission] = &[
     },
     // ------------------------------------------------------------------------ deployer
     Permission {
+        principal: Principal::Execution,
+        sid: "ReadStepSecrets",
+        actions: &["secretsmanager:GetSecretValue"],
+        resources: &["${Secrets}"],
+        condition: None,
+        needed: Needed::Secrets,
+        why: "Batch resolves the job definitions' `secrets` (the ARNs of the steps' \
+              `secrets(..)`, exactly) into the jobs' environment as the execution role",
+    },
+    Permission {
         principal: Principal::Deployer,
         sid: "ReadStackOutputs",
         actions: &["cloudformation:DescribeStacks"],
@@ -545,8 +561,9 @@ pub const PERMISSIONS: &[Permission] = &[
         actions: &["iam:PassRole"],
         resources: &["${ExecutionRole}"],
         condition: passed_to(&["batch.amazonaws.com"]),
-        needed: Needed::Fargate,
-        why: "`create` registers Fargate job definitions with the execution role",
+        needed: Needed::ExecutionRole,
+        why: "`create` registers job definitions with the execution role (Fargate jobs, and \
+              jobs whose secrets Batch resolves)",
     },
     Permission {
         principal: Principal::Deployer,
@@ -605,6 +622,8 @@ pub struct PolicyScope {
     pub step_queues: Vec<String>,
     /// Job roles steps name with `batch(job_role = ..)`, besides the flow's own.
     pub step_job_roles: Vec<String>,
+    /// The ARNs of the secrets steps read (`secrets(..)`), each once.
+    pub secrets: Vec<String>,
 }
 
 impl PolicyScope {
@@ -631,6 +650,13 @@ impl PolicyScope {
             .collect();
         step_job_roles.sort();
         step_job_roles.dedup();
+        let mut secrets: Vec<String> = graph
+            .steps
+            .iter()
+            .flat_map(|s| s.options.secrets.values().cloned())
+            .collect();
+        secrets.sort();
+        secrets.dedup();
         PolicyScope {
             flow: graph.name.clone(),
             state_machine: state_machine.to_string(),
@@ -647,6 +673,7 @@ impl PolicyScope {
             kms_key_arn: kms_key_arn.map(str::to_string),
             step_queues,
             step_job_roles,
+            secrets,
         }
     }
 
@@ -658,15 +685,17 @@ impl PolicyScope {
             Needed::Scheduled => self.scheduled,
             Needed::Fargate => self.compute.is_fargate(),
             Needed::Kms => self.kms_key_arn.is_some(),
+            Needed::Secrets => !self.secrets.is_empty(),
+            Needed::ExecutionRole => self.has(Principal::Execution),
         }
     }
 
     /// Whether the flow has this principal at all (a schedule role only with a schedule,
-    /// an execution role only on Fargate).
+    /// an execution role only on Fargate or with secrets, which Batch resolves as it).
     pub fn has(&self, principal: Principal) -> bool {
         match principal {
             Principal::Schedule => self.scheduled,
-            Principal::Execution => self.compute.is_fargate(),
+            Principal::Execution => self.compute.is_fargate() || !self.secrets.is_empty(),
             _ => true,
         }
     }
@@ -745,7 +774,7 @@ pub struct Bindings {
 }
 
 /// Every placeholder resource patterns may use.
-pub const PLACEHOLDERS: [&str; 17] = [
+pub const PLACEHOLDERS: [&str; 18] = [
     "AWS::Partition",
     "AWS::Region",
     "AWS::AccountId",
@@ -763,6 +792,7 @@ pub const PLACEHOLDERS: [&str; 17] = [
     "Repository",
     "LogGroup",
     "KmsKey",
+    "Secrets",
 ];
 
 /// The ARN of a Batch job queue given by name or ARN.
@@ -784,6 +814,7 @@ impl Bindings {
         values.insert("FlowPrefix", vec![scope.flow_prefix()]);
         values.insert("MapResultsPrefix", vec![scope.map_results_prefix()]);
         values.insert("KmsKey", scope.kms_key_arn.iter().cloned().collect());
+        values.insert("Secrets", scope.secrets.clone());
         values
     }
 
@@ -816,7 +847,7 @@ impl Bindings {
         );
         values.insert(
             "ExecutionRole",
-            if scope.compute.is_fargate() {
+            if scope.has(Principal::Execution) {
                 reference("ExecutionRole.Arn")
             } else {
                 Vec::new()

@@ -476,7 +476,7 @@ pub fn template(graph: &FlowGraph, settings: &InfraSettings) -> Result<Value, In
         (
             Principal::Execution,
             "ExecutionRole",
-            format!("Fargate execution role of flow {flow}: image pulls and logs"),
+            format!("Execution role of flow {flow}: image pulls and logs on Fargate, step secrets"),
         ),
     ];
     for (principal, id, description) in roles {
@@ -548,7 +548,7 @@ pub fn template(graph: &FlowGraph, settings: &InfraSettings) -> Result<Value, In
         output(
             "ExecutionRoleArn",
             arn_of("ExecutionRole"),
-            "the Fargate jobs' execution role",
+            "--execution-role / FLOW_SFN_EXECUTION_ROLE: the jobs' execution role (Fargate, secrets)",
         );
     }
     if scope.has(Principal::Schedule) {

@@ -269,3 +269,77 @@ fn the_markdown_table_has_a_row_per_permission() {
     );
     assert!(any.contains("`batch:DescribeJobs`"), "{any}");
 }
+
+#[test]
+fn the_execution_role_reads_exactly_the_steps_secrets() {
+    let db = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf";
+    let api = "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-GhIjKl";
+    let mut graph = graph();
+    graph.steps[0]
+        .options
+        .secrets
+        .insert("DB".into(), db.into());
+    graph.steps[1]
+        .options
+        .secrets
+        .insert("API".into(), api.into());
+    graph.steps[2]
+        .options
+        .secrets
+        .insert("DB".into(), db.into());
+    let scope = PolicyScope::new(&graph, "Movies", "", Compute::Ec2, None);
+    assert_eq!(scope.secrets, vec![api.to_string(), db.to_string()]);
+    // On EC2 too the jobs get an execution role, which reads those ARNs and nothing else.
+    assert!(scope.has(Principal::Execution));
+    let mut account = account();
+    account.execution_role_arn = Some("arn:aws:iam::123456789012:role/exec".into());
+    let bindings = Bindings::account(&scope, &account);
+    let policy = policy_document(Principal::Execution, &scope, &bindings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        policy["Statement"],
+        json!([{
+            "Sid": "ReadStepSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": [api, db],
+        }])
+    );
+    // The deployer passes it to Batch.
+    let deployer = policy_document(Principal::Deployer, &scope, &bindings)
+        .unwrap()
+        .unwrap();
+    let pass = deployer["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "PassExecutionRole")
+        .expect("the deployer passes the execution role");
+    assert_eq!(pass["Resource"], "arn:aws:iam::123456789012:role/exec");
+    // In the template, the stack's own execution role.
+    let template = policy_document(Principal::Execution, &scope, &Bindings::template(&scope))
+        .unwrap()
+        .unwrap();
+    assert_eq!(template["Statement"][0]["Resource"], json!([api, db]));
+
+    // Without secrets, an EC2 flow has no execution role and no such statement.
+    let plain = PolicyScope::new(&self::graph(), "Movies", "", Compute::Ec2, None);
+    assert!(!plain.has(Principal::Execution));
+    let deployer = policy_document(Principal::Deployer, &plain, &Bindings::template(&plain))
+        .unwrap()
+        .unwrap();
+    assert!(!deployer.to_string().contains("PassExecutionRole"));
+    let fargate = PolicyScope::new(&self::graph(), "Movies", "", Compute::Fargate, None);
+    let execution = policy_document(
+        Principal::Execution,
+        &fargate,
+        &Bindings::template(&fargate),
+    )
+    .unwrap()
+    .unwrap();
+    assert!(
+        !execution.to_string().contains("secretsmanager"),
+        "{execution}"
+    );
+}
