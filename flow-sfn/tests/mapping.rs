@@ -221,11 +221,14 @@ fn on_success_runs_a_hook_task_after_the_body() {
     assert_eq!(top["run"]["Next"], "run-succeeded-hook");
     let hook = &top["run-succeeded-hook"];
     assert!(command(hook).ends_with("'--outcome', 'succeeded')"));
-    assert_eq!(hook["End"], true);
-    assert!(
-        hook.get("Catch").is_none(),
-        "a failed success hook fails the run"
+    // A failed success hook leaves the run succeeded (as locally), so that the execution
+    // ends SUCCEEDED and a `trigger_on_finish` downstream still starts.
+    assert_eq!(hook["Next"], "run-succeeded");
+    assert_eq!(
+        hook["Catch"],
+        json!([{"ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": "run-succeeded"}])
     );
+    assert_eq!(top["run-succeeded"]["Type"], "Succeed");
     assert_eq!(
         hook["Comment"],
         "Records the run as succeeded and runs its hook `celebrate`"

@@ -313,8 +313,18 @@ impl Builder<'_> {
         }
         let succeeded_next = if self.graph.hooks.on_success.is_some() {
             self.claim(SUCCEEDED_HOOK_STATE, RUN_OWNER)?;
+            self.claim(SUCCEEDED_STATE, RUN_OWNER)?;
+            // A success hook's failure leaves the run succeeded, as a local run does: the
+            // execution ends SUCCEEDED, so a `trigger_on_finish` downstream still starts.
             let hook = self.hook_task(Outcome::Succeeded, false, false);
-            states.insert(SUCCEEDED_HOOK_STATE.to_string(), then(hook, None));
+            states.insert(
+                SUCCEEDED_HOOK_STATE.to_string(),
+                self.ending_hook(hook, SUCCEEDED_STATE, None),
+            );
+            states.insert(
+                SUCCEEDED_STATE.to_string(),
+                json!({"Type": "Succeed", "Comment": "The flow's body succeeded"}),
+            );
             Some(SUCCEEDED_HOOK_STATE.to_string())
         } else {
             None
