@@ -20,6 +20,7 @@
 
 mod duration;
 pub mod environment;
+pub mod namespace;
 mod render;
 mod suggest;
 mod validate;
