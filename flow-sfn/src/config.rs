@@ -6,6 +6,7 @@
 //!
 //! Longer than most modules because it is one cohesive thing: every deployment setting with its flag, variable, default and validation, so the settings table in the docs maps onto one file.
 
+pub mod branch;
 pub mod stack;
 
 use crate::compile::names::is_valid_state_machine_name;
@@ -103,6 +104,19 @@ pub struct SfnArgs {
         value_delimiter = ','
     )]
     pub aws_tags: Vec<String>,
+    /// Deploy (or operate) the test branch NAME of the flow's project:
+    /// `<project>.test.NAME.<Flow>` (needs `#[flow(project = "...")]`).
+    #[arg(long, env = "FLOW_SFN_BRANCH", value_name = "NAME", conflicts_with = "production")]
+    pub branch: Option<String>,
+    /// Deploy (or operate) the production branch of the flow's project:
+    /// `<project>.prod.<Flow>`; without it or --branch, a project's flow is the user's own,
+    /// `<project>.user.<$FLOW_USER or $USER>.<Flow>`.
+    #[arg(long)]
+    pub production: bool,
+    /// Put the flow's schedule and trigger rules on a branch other than production (by
+    /// default only production's are active).
+    #[arg(long)]
+    pub enable_triggers: bool,
 }
 
 /// A required setting, as the user can give it.
@@ -190,6 +204,9 @@ pub enum ConfigError {
         /// What a valid one looks like.
         why: String,
     },
+    /// `--branch` / `--production` do not fit the flow (see `config::branch`).
+    #[error("{0}")]
+    Namespace(String),
 }
 
 fn invalid(
@@ -406,6 +423,13 @@ pub struct DeployConfig {
     /// IAM role Batch reads a step's `secrets` with on EC2 compute (`--execution-role`;
     /// Fargate jobs use their execution role in `fargate`).
     pub execution_role_arn: Option<String>,
+    /// The project branch deployed (`--branch`, `--production`, else the user's), for a
+    /// flow with a project: it prefixes the state machine's name, and `datastore` is its
+    /// folder. Set by [`SfnArgs::resolve_flow`].
+    pub namespace: Option<flow_graph::namespace::Namespace>,
+    /// Whether the flow's schedule and trigger rules are deployed: always without a
+    /// project, only for production or with `--enable-triggers` with one.
+    pub triggers_enabled: bool,
 }
 
 /// The tag naming the flow a deployed resource belongs to.
@@ -437,6 +461,8 @@ impl DeployConfig {
             fargate: None,
             schedule_role_arn: None,
             execution_role_arn: None,
+            namespace: None,
+            triggers_enabled: true,
         }
     }
 
@@ -633,6 +659,8 @@ impl SfnArgs {
             default_memory_mb: self.memory_mb,
             max_foreach_concurrency: self.max_foreach_concurrency,
             aws_tags,
+            namespace: None,
+            triggers_enabled: true,
         })
     }
 }

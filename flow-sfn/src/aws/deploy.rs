@@ -18,7 +18,7 @@ use crate::config::AwsTag;
 use aws_sdk_batch::types::{
     AssignPublicIp, ContainerProperties, EvaluateOnExit, FargatePlatformConfiguration,
     JobDefinitionType, JobTimeout, KeyValuePair, LogConfiguration, LogDriver, NetworkConfiguration,
-    PlatformCapability, ResourceRequirement, ResourceType, RetryAction, RetryStrategy,
+    PlatformCapability, ResourceRequirement, ResourceType, RetryAction, RetryStrategy, Secret,
 };
 use aws_sdk_sfn::types::{RoutingConfigurationListItem, Tag as SfnTag};
 use serde_json::Value;
@@ -102,6 +102,7 @@ const CONTAINER_FIELDS: &[&str] = &[
     "jobRoleArn",
     "resourceRequirements",
     "environment",
+    "secrets",
     "executionRoleArn",
     "networkConfiguration",
     "fargatePlatformConfiguration",
@@ -195,6 +196,14 @@ async fn register_job_definition(
             KeyValuePair::builder()
                 .set_name(string(e, "name"))
                 .set_value(string(e, "value"))
+                .build(),
+        );
+    }
+    for s in c["secrets"].as_array().into_iter().flatten() {
+        container = container.secrets(
+            Secret::builder()
+                .set_name(string(s, "name"))
+                .set_value_from(string(s, "valueFrom"))
                 .build(),
         );
     }
@@ -368,12 +377,12 @@ pub async fn create(
     };
     let trigger_rules = match events_role {
         Some(role) => {
-            let rules = triggers::trigger_rules(graph, name, &arn).map_err(|e| {
-                AwsError::InvalidRequest {
-                    operation: "PutRule",
-                    message: e.to_string(),
-                }
-            })?;
+            let rules =
+                triggers::trigger_rules_in(graph, name, &arn, deployment.namespace.as_ref())
+                    .map_err(|e| AwsError::InvalidRequest {
+                        operation: "PutRule",
+                        message: e.to_string(),
+                    })?;
             triggers::put_triggers(clients, name, &arn, &alias_arn, role, &rules, tags).await?
         }
         None => {

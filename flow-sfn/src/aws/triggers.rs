@@ -101,10 +101,25 @@ pub fn trigger_rules(
     state_machine: &str,
     state_machine_arn: &str,
 ) -> Result<Vec<TriggerRule>, TriggerError> {
+    trigger_rules_in(graph, state_machine, state_machine_arn, None)
+}
+
+/// [`trigger_rules`] of a deployment in a project's `namespace`: upstream flows are found
+/// under their name in the same namespace (the same project and branch).
+pub fn trigger_rules_in(
+    graph: &FlowGraph,
+    state_machine: &str,
+    state_machine_arn: &str,
+    namespace: Option<&flow_graph::namespace::Namespace>,
+) -> Result<Vec<TriggerRule>, TriggerError> {
     let prefix = rule_prefix(state_machine);
     let mut rules = Vec::new();
     for upstream in &graph.trigger_on_finish {
-        let upstream_arn = sibling_arn(state_machine_arn, upstream)?;
+        let upstream_machine = match namespace {
+            Some(ns) => crate::compile::names::namespaced_state_machine_name(&ns.qualify(upstream)),
+            None => upstream.clone(),
+        };
+        let upstream_arn = sibling_arn(state_machine_arn, &upstream_machine)?;
         let pattern = json!({
             "source": ["aws.states"],
             "detail-type": [STATUS_CHANGE_DETAIL_TYPE],
@@ -341,6 +356,25 @@ mod tests {
             },
         ];
         graph
+    }
+
+    #[test]
+    fn a_branch_is_triggered_by_its_own_branch_of_the_upstream_flow() {
+        use flow_graph::namespace::{Branch, Namespace};
+        let ns = Namespace {
+            project: "recs".into(),
+            branch: Branch::Test("b1".into()),
+        };
+        let rules =
+            trigger_rules_in(&graph(), "recs.test.b1.DownstreamFlow", ARN, Some(&ns)).unwrap();
+        assert_eq!(
+            rules[0].pattern["detail"]["stateMachineArn"],
+            json!(["arn:aws:states:us-east-1:123456789012:stateMachine:recs.test.b1.UpstreamFlow"])
+        );
+        // The run reads the upstream's artifacts under its flow name in the branch's folder.
+        assert!(rules[0]
+            .input_template
+            .contains(r#""flow": "UpstreamFlow""#));
     }
 
     #[test]

@@ -87,11 +87,17 @@ pub(super) async fn create<F: Flow>(
             &mut std::io::stderr().lock(),
         );
     }
-    let config = args.resolve(&graph.name)?;
+    let config = args.resolve_flow(graph)?;
     let role = config.require_role_arn()?.to_string();
     // EventBridge cannot assume the state machine's role (trusted by states.amazonaws.com
     // only): a scheduled flow needs the schedule's own role before anything is deployed.
-    let schedule = match graph.schedule.as_deref() {
+    // A project's branches other than production get no schedule and no trigger rules
+    // unless --enable-triggers (`config::branch`); deploying removes any they had.
+    let schedule = match graph
+        .schedule
+        .as_deref()
+        .filter(|_| config.triggers_enabled)
+    {
         Some(expression) => Some(Schedule {
             expression,
             role_arn: config.require_schedule_role_arn()?,
@@ -100,7 +106,11 @@ pub(super) async fn create<F: Flow>(
     };
     // The schedule rule's owner tag is one more on top of these.
     let tags = config.resource_tags(graph, 1)?;
-    let deployment = compile_flow(graph, F::analysis(), &config)?;
+    let mut deployment = compile_flow(graph, F::analysis(), &config)?;
+    if !config.triggers_enabled {
+        deployment.graph.trigger_on_finish.clear();
+        deployment.graph.event_triggers.clear();
+    }
     let clients = aws::load(config.region.as_deref()).await?;
     require_bucket(&clients, &config.datastore).await?;
     let deployed = aws::deploy::create(&clients, &deployment, &role, schedule, &tags).await?;
@@ -180,7 +190,7 @@ fn print(
         writeln!(out, "{}", to_canonical_pretty(&policy).trim_end())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let config = args.resolve(&graph.name)?;
+    let config = args.resolve_flow(graph)?;
     let deployment = compile_flow(graph, analysis, &config)?;
     let json = if create.get_flag("job-definitions") {
         deployment.bundle_json()
@@ -219,13 +229,14 @@ fn deployer_policy(graph: &FlowGraph, args: &SfnArgs) -> anyhow::Result<Value> {
     // The image is no part of the policy: every other setting is checked as `create` would.
     let mut settings = args.clone();
     settings.image.get_or_insert_with(|| "unused".to_string());
-    let config = settings.resolve(&graph.name)?;
+    let config = settings.resolve_flow(graph)?;
     let role = config.require_role_arn()?;
     let region = config.require_region()?;
     let (partition, account_id) = role_account(role)?;
-    let started_by_eventbridge = graph.schedule.is_some()
-        || !graph.trigger_on_finish.is_empty()
-        || !graph.event_triggers.is_empty();
+    let started_by_eventbridge = config.triggers_enabled
+        && (graph.schedule.is_some()
+            || !graph.trigger_on_finish.is_empty()
+            || !graph.event_triggers.is_empty());
     let schedule_role_arn = match started_by_eventbridge {
         true => Some(config.require_schedule_role_arn()?.to_string()),
         false => None,

@@ -77,6 +77,12 @@ async fn dispatch<F: Flow>(matches: &ArgMatches) -> anyhow::Result<ExitCode> {
         .subcommand()
         .context("missing subcommand: run `step-functions --help`")?;
     let args = with_stack(SfnArgs::from_arg_matches(sub)?).await?;
+    // `create` places the deployment in its project's namespace itself (`resolve_flow`);
+    // the other commands act on that namespace's state machine and datastore folder.
+    let args = match name {
+        "create" => args,
+        _ => args.for_deployment(F::graph())?,
+    };
     match name {
         "create" => create::create::<F>(&args, sub).await,
         "trigger" => start::trigger::<F>(&args, sub).await,

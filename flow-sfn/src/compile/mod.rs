@@ -175,6 +175,9 @@ pub struct Deployment {
     pub graph: FlowGraph,
     /// The role EventBridge starts runs as (the schedule's role), for the trigger rules.
     pub events_role_arn: Option<String>,
+    /// The project branch deployed (`config::branch`): upstream flows of its triggers are
+    /// found in the same one.
+    pub namespace: Option<flow_graph::namespace::Namespace>,
 }
 
 impl Deployment {
@@ -285,6 +288,7 @@ pub fn compile(
         report,
         graph: graph.clone(),
         events_role_arn: config.schedule_role_arn.clone(),
+        namespace: config.namespace.clone(),
     })
 }
 

@@ -126,6 +126,27 @@ fn batch_name(base: &str, suffix: &str) -> String {
     fit(&base, suffix, MAX_BATCH_NAME_LEN)
 }
 
+/// The state machine name of a deployment in a project's namespace,
+/// `<project>.<branch>.<flow>` (`qualified`, see `flow_graph::namespace`): verbatim when
+/// it has at most 80 characters, else cut and followed by `-` and a hash of the whole name,
+/// so long branch or flow names stay distinct. `.` is legal in state machine names (Step
+/// Functions API reference, "CreateStateMachine": `name` excludes whitespace, brackets,
+/// wildcards and special characters, not `.`) and in EventBridge rule names; job definition
+/// names replace it by `_`.
+pub fn namespaced_state_machine_name(qualified: &str) -> String {
+    let legal: String = qualified
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    fit(&legal, "", MAX_STATE_NAME_LEN)
+}
+
 /// Whether `name` is a legal Step Functions state machine name: 1 to 80 characters from
 /// `[A-Za-z0-9_-]` (the console's and CLI's safe set).
 pub fn is_valid_state_machine_name(name: &str) -> bool {
@@ -192,6 +213,30 @@ mod tests {
         // FNV-1a test vectors: if these change, every deployed name changes.
         assert_eq!(stable_hash(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(stable_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn namespaced_state_machine_names_fit_and_stay_distinct() {
+        assert_eq!(
+            namespaced_state_machine_name("recs.test.fix-1.TeamFlow"),
+            "recs.test.fix-1.TeamFlow"
+        );
+        let flow = "F".repeat(60);
+        let a = namespaced_state_machine_name(&format!("recs.test.{}a.{flow}", "b".repeat(20)));
+        let b = namespaced_state_machine_name(&format!("recs.test.{}c.{flow}", "b".repeat(20)));
+        assert_eq!(a.len(), MAX_STATE_NAME_LEN, "{a}");
+        assert_ne!(a, b, "long names of two branches collided");
+        assert!(a.starts_with("recs.test.bbb"), "{a}");
+        assert_eq!(
+            a,
+            namespaced_state_machine_name(&format!("recs.test.{}a.{flow}", "b".repeat(20)))
+        );
+        // Job definitions of a namespaced state machine are legal Batch names.
+        let def = job_definition_name(&a, "content");
+        assert!(
+            def.len() <= MAX_BATCH_NAME_LEN && !def.contains('.'),
+            "{def}"
+        );
     }
 
     #[test]
