@@ -15,6 +15,7 @@
 use super::compute::Compute;
 // A pure function: the name `create` gives the schedule rule, so the policy names that rule.
 use crate::aws::schedule::rule_name;
+use crate::aws::triggers::rule_prefix;
 use flow_graph::{FlowGraph, Transition};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -172,10 +173,10 @@ const FLOW_OBJECTS_ARN: &str = "arn:${AWS::Partition}:s3:::${Bucket}/${FlowPrefi
 const MAP_RESULTS_ARN: &str = "arn:${AWS::Partition}:s3:::${Bucket}/${MapResultsPrefix}/*";
 const SCHEDULE_RULE_ARN: &str =
     "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${ScheduleRule}";
-// The trigger rules' names (`aws::triggers::rule_prefix`) for a state machine name of up to
-// 52 characters; a longer one is cut and hashed, and its rules need a wider grant.
+// The trigger rules' names all start with `${TriggerRules}` (`aws::triggers::rule_prefix`:
+// `<state machine>-on-`, or for a long name its start, a hash and `-on-`).
 const TRIGGER_RULES_ARN: &str =
-    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${StateMachine}-on-*";
+    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${TriggerRules}*";
 // An absent key must answer 404 (the store reads it as "not written yet"), which S3 only
 // does for a caller allowed s3:ListBucket; that check carries no prefix, hence IfExists.
 const FLOW_PREFIX_CONDITION: Condition = Condition {
@@ -774,13 +775,14 @@ pub struct Bindings {
 }
 
 /// Every placeholder resource patterns may use.
-pub const PLACEHOLDERS: [&str; 18] = [
+pub const PLACEHOLDERS: [&str; 19] = [
     "AWS::Partition",
     "AWS::Region",
     "AWS::AccountId",
     "Stack",
     "StateMachine",
     "ScheduleRule",
+    "TriggerRules",
     "FlowPrefix",
     "MapResultsPrefix",
     "Bucket",
@@ -811,6 +813,7 @@ impl Bindings {
         let mut values = BTreeMap::new();
         values.insert("StateMachine", vec![scope.state_machine.clone()]);
         values.insert("ScheduleRule", vec![rule_name(&scope.state_machine)]);
+        values.insert("TriggerRules", vec![rule_prefix(&scope.state_machine)]);
         values.insert("FlowPrefix", vec![scope.flow_prefix()]);
         values.insert("MapResultsPrefix", vec![scope.map_results_prefix()]);
         values.insert("KmsKey", scope.kms_key_arn.iter().cloned().collect());

@@ -343,3 +343,40 @@ fn the_execution_role_reads_exactly_the_steps_secrets() {
         "{execution}"
     );
 }
+
+#[test]
+fn the_trigger_rules_grant_covers_the_rule_names_of_any_state_machine_name() {
+    let mut graph = graph();
+    graph.trigger_on_finish = vec!["UpstreamFlow".into()];
+    for name in ["Movies".to_string(), "M".repeat(80)] {
+        let scope = PolicyScope::new(&graph, &name, "", Compute::Ec2, None);
+        let mut account = account();
+        account.schedule_role_arn = Some("arn:aws:iam::123456789012:role/schedule".into());
+        let bindings = Bindings::account(&scope, &account);
+        let policy = policy_document(Principal::Deployer, &scope, &bindings)
+            .unwrap()
+            .unwrap();
+        let statement = policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "ManageTriggerRules")
+            .cloned()
+            .expect("ManageTriggerRules");
+        let arn = format!("arn:aws:states:us-east-1:123456789012:stateMachine:{name}");
+        let rules = crate::aws::triggers::trigger_rules(&graph, &name, &arn).unwrap();
+        let granted = statement["Resource"].as_str().unwrap();
+        let prefix = granted.strip_suffix('*').unwrap();
+        assert_eq!(
+            format!(
+                "arn:aws:events:us-east-1:123456789012:rule/{}",
+                rules[0].name
+            )
+            .strip_prefix(prefix)
+            .map(str::len),
+            Some(8),
+            "{granted} does not cover {}",
+            rules[0].name
+        );
+    }
+}
