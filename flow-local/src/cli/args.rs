@@ -23,6 +23,47 @@ pub(super) fn datastore_arg() -> Arg {
         .help("Where runs are stored: a directory (or s3://bucket/prefix where supported)")
 }
 
+/// `--branch NAME` and `--production`: which branch of the flow's project the runs belong
+/// to (`flow_graph::namespace`), stored apart under `<datastore>/<project>.test.NAME` and
+/// `<datastore>/<project>.prod`; without either, runs are stored under the datastore itself.
+pub(super) fn branch_args() -> [Arg; 2] {
+    [
+        Arg::new("branch")
+            .long("branch")
+            .value_name("NAME")
+            .conflicts_with("production")
+            .help(
+                "The test branch of the flow's project the runs belong to, kept apart from \
+                 other branches' (needs #[flow(project = \"...\")])",
+            ),
+        Arg::new("production")
+            .long("production")
+            .action(clap::ArgAction::SetTrue)
+            .help("The production branch of the flow's project the runs belong to"),
+    ]
+}
+
+/// The datastore root of the branch `--branch` / `--production` pick for flow `F`: the
+/// namespace's folder under `root`, or `root` itself without either flag.
+pub(super) fn branch_root<F: Flow>(root: &str, matches: &ArgMatches) -> anyhow::Result<String> {
+    let branch = matches.get_one::<String>("branch").map(String::as_str);
+    let production = matches.get_flag("production");
+    if branch.is_none() && !production {
+        return Ok(root.to_string());
+    }
+    let graph = F::graph();
+    let namespace = flow_graph::namespace::Namespace::choose(
+        &graph.name,
+        graph.project.as_deref(),
+        branch,
+        production,
+        || None,
+    )
+    .map_err(anyhow::Error::msg)?
+    .expect("a branch flag was given");
+    Ok(format!("{}/{namespace}", root.trim_end_matches('/')))
+}
+
 /// `--max-workers` and `--max-num-splits`: how much of the machine a run may use.
 pub(super) fn workers_args() -> [Arg; 2] {
     [
@@ -152,8 +193,9 @@ pub(super) async fn run_store<F: Flow>(
     let root = matches
         .get_one::<String>("datastore")
         .expect("has a default");
+    let root = branch_root::<F>(root, matches)?;
     Ok(RunStore::new(
-        open_store(openers, root).await?,
+        open_store(openers, &root).await?,
         &F::graph().name,
     ))
 }

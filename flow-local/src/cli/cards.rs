@@ -2,7 +2,7 @@
 //! tables as Markdown tables, images and drawings as a line saying what they are, charts as
 //! a short summary of each series.
 
-use super::args::{datastore_arg, pathspec_arg, run_store, Pathspec};
+use super::args::{branch_args, datastore_arg, pathspec_arg, run_store, Pathspec};
 use super::StoreOpener;
 use crate::report::format::number;
 use anyhow::bail;
@@ -20,6 +20,7 @@ pub(super) fn command() -> Command {
             "RUN/STEP/INDEX (one task) or RUN/STEP (each of the step's tasks)",
         ))
         .arg(datastore_arg())
+        .args(branch_args())
 }
 
 /// Runs `cards`.

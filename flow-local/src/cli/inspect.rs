@@ -1,6 +1,8 @@
 //! `runs`, `dump` and `logs`: reading stored runs back.
 
-use super::args::{datastore_arg, pathspec_arg, run_store, tag_arg, tag_filter, Pathspec};
+use super::args::{
+    branch_args, datastore_arg, pathspec_arg, run_store, tag_arg, tag_filter, Pathspec,
+};
 use super::runs_table::{started_by_cell, tags_cell, Column, RunsTable};
 use super::StoreOpener;
 use anyhow::{bail, Context as _};
@@ -16,6 +18,7 @@ pub(super) fn runs_command() -> Command {
     Command::new("runs")
         .about("List the stored runs, newest first")
         .arg(datastore_arg())
+        .args(branch_args())
         .arg(tag_arg(
             "Only runs with this tag (repeatable: a run must have every one)",
         ))
@@ -35,6 +38,7 @@ pub(super) fn dump_command() -> Command {
                 .help("Only this artifact (of the task; of `end` for a whole run)"),
         )
         .arg(datastore_arg())
+        .args(branch_args())
 }
 
 /// The `logs` command.
@@ -43,6 +47,7 @@ pub(super) fn logs_command() -> Command {
         .about("Print the logs of a step's tasks, or of one task")
         .arg(pathspec_arg("RUN/STEP or RUN/STEP/INDEX"))
         .arg(datastore_arg())
+        .args(branch_args())
 }
 
 /// Runs `runs`: the stored runs of `F` as a table.

@@ -1,7 +1,7 @@
 //! `report`: a run's report as one self-contained HTML file, written once or, with `--watch`,
 //! rewritten until the run ends (the open page reloads itself meanwhile).
 
-use super::args::{datastore_arg, run_store};
+use super::args::{branch_args, datastore_arg, run_store};
 use super::StoreOpener;
 use crate::report;
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
@@ -33,6 +33,7 @@ pub(super) fn command() -> Command {
                 .help("Where to write the report; its absolute path is printed"),
         )
         .arg(datastore_arg())
+        .args(branch_args())
         .arg(
             Arg::new("watch")
                 .long("watch")

@@ -1,8 +1,8 @@
 //! `run` and `resume`: a run in this process, and the summary printed when it ends.
 
 use super::args::{
-    datastore_arg, param_args, param_values, quiet_arg, run_store, tag_arg, tag_values,
-    workers_args,
+    branch_args, datastore_arg, param_args, param_values, quiet_arg, run_store, tag_arg,
+    tag_values, workers_args,
 };
 use super::StoreOpener;
 use crate::progress::ProgressMode;
@@ -22,6 +22,7 @@ pub(super) fn run_command(graph: &FlowGraph) -> Command {
     Command::new("run")
         .about("Run the flow locally, every task in this process, artifacts persisted")
         .arg(datastore_arg())
+        .args(branch_args())
         .args(workers_args())
         .arg(quiet_arg())
         .arg(
@@ -166,6 +167,7 @@ pub(super) fn resume_command() -> Command {
                 .help("Re-run from this step (it and every step after it run again)"),
         )
         .arg(datastore_arg())
+        .args(branch_args())
         .args(workers_args())
         .arg(quiet_arg())
         .args(secret_args())
