@@ -165,17 +165,20 @@ async fn a_step_reads_its_env_and_a_secret_given_every_way() {
     );
     assert!(stderr.contains("could not connect"), "{stdout}{stderr}");
     outputs.push(format!("{stdout}{stderr}"));
+    let report = files_dir.join("report.html");
     for id in [&flag, &by_arn, &by_lines, &both] {
         for args in [
             vec!["dump", id.as_str()],
             vec!["dump", &format!("{id}/start")],
             vec!["logs", &format!("{id}/start")],
-            vec!["report", id.as_str(), "--output", "-"],
+            vec!["report", id.as_str(), "--output", report.to_str().unwrap()],
         ] {
             let out = secret_env(&store, &args);
             let (stdout, stderr) = text(&out);
+            assert!(out.status.success(), "{args:?}: {stdout}{stderr}");
             outputs.push(format!("{stdout}{stderr}"));
         }
+        outputs.push(std::fs::read_to_string(&report).unwrap());
     }
     for args in [vec!["show"], vec!["runs"]] {
         let (_, out) = run_ok(&store, &args);

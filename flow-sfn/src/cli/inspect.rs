@@ -10,7 +10,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Arg, ArgMatches, Command};
 use flow_core::datastore::{RunStore, TaskStatus};
 use flow_core::{Flow, RunId};
-use flow_local::cli::{Column, RunsTable};
+use flow_local::cli::{tag_arg, tag_filter, tags_cell, Column, RunsTable};
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -26,7 +26,11 @@ pub(super) fn list_runs_command() -> Command {
                     .value_name("STATUS")
                     .value_parser(StatusParser)
                     .help("Only runs with this status"),
-            ),
+            )
+            .arg(tag_arg(
+                "Only runs with this tag (repeatable: runs with all of them; system tags \
+                 such as user=alice too); read from the runs' run.json (needs the datastore)",
+            )),
     )
 }
 
@@ -98,23 +102,49 @@ pub(super) async fn list_runs<F: Flow>(
 ) -> anyhow::Result<ExitCode> {
     let flow = DeployedFlow::find(args, &F::graph().name).await?;
     let status = matches.get_one::<ExecutionStatus>("status").cloned();
+    let filter = tag_filter(matches)?;
+    // Tags live in the runs' records: without the datastore there are none to show.
+    let store = match args.datastore.as_deref().filter(|d| !d.is_empty()) {
+        Some(root) => Some(RunStore::new(
+            crate::open_s3_store(root).await?,
+            &F::graph().name,
+        )),
+        None if !filter.is_empty() => anyhow::bail!(
+            "--tag needs the datastore, where the runs' tags are stored: set --datastore / \
+             FLOW_SFN_DATASTORE (or --stack)"
+        ),
+        None => None,
+    };
     let runs = aws::operate::list_runs(&flow.clients, &flow.arn, status).await?;
-    if runs.is_empty() {
-        eprintln!("no runs of {}", flow.name);
-    }
     let mut table = RunsTable::new([
         Column::left("RUN_ID"),
         Column::left("STATUS").min_width(9),
         Column::left("STARTED").min_width(24),
         Column::left("STOPPED"),
+        Column::left("TAGS"),
     ]);
+    let mut listed = 0;
     for run in runs {
+        // A run whose `start` has not written its record yet (or that a schedule started
+        // before it did) has no tags.
+        let tags = match (&store, RunId::new(run.run_id.clone())) {
+            (Some(store), Ok(id)) => store.run(&id).await.map(|r| r.tags).unwrap_or_default(),
+            _ => Default::default(),
+        };
+        if !filter.iter().all(|(k, v)| tags.get(k) == Some(v)) {
+            continue;
+        }
+        listed += 1;
         table.row([
             run.run_id,
             run.status.as_str().to_string(),
             run.started,
             run.stopped.unwrap_or_else(|| "-".into()),
+            tags_cell(&tags),
         ]);
+    }
+    if listed == 0 {
+        eprintln!("no runs of {}", flow.name);
     }
     print!("{table}");
     Ok(ExitCode::SUCCESS)
@@ -192,10 +222,16 @@ async fn status_report<F: Flow>(
     };
     let store = RunStore::new(crate::open_s3_store(root).await?, &F::graph().name);
     let run = RunId::new(run_id.to_string())?;
-    if store.run(&run).await.is_err() {
+    let Ok(record) = store.run(&run).await else {
         writeln!(out, "no tasks of this run in {root} yet")?;
         return Ok(out);
-    }
+    };
+    let tags: Vec<String> = record
+        .tags
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    writeln!(out, "tags: {}", tags.join(", "))?;
     writeln!(out, "tasks (from {root}):")?;
     for step in &F::graph().steps {
         let tasks = store.tasks(&run, &step.name).await?;

@@ -14,7 +14,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use flow_core::datastore::RunStore;
 use flow_core::graph::{Analysis, FlowGraph};
 use flow_core::{Flow, RunId};
-use flow_local::cli::{param_args, param_values};
+use flow_local::cli::{param_args, param_values, tag_arg, tag_values};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,6 +43,11 @@ pub(super) fn trigger_command(graph: &FlowGraph) -> Command {
                     .value_name("RUN_ID")
                     .help("Name the run (default: a fresh time-ordered id)"),
             )
+            .arg(tag_arg(
+                "Tag the run (repeatable): stored with the system tags in its execution input \
+                 and its run.json (needs the datastore); steps read them with ctx.tags(), \
+                 `list-runs --tag` filters by them",
+            ))
             .arg(wait_arg()),
     )
     .args(param_args(graph))
@@ -83,13 +88,48 @@ pub(super) async fn trigger<F: Flow>(
     let typed: F::Params = flow_core::params::params_from_args(param_values(graph, matches))?;
     let params = serde_json::to_value(&typed)?;
     let limit = params_limit(args, graph, F::analysis());
-    let input = execution_input::<F::Params>(&params, None, limit)?;
+    let mut input = execution_input::<F::Params>(&params, None, limit)?;
+    let given = tag_values(matches)?;
+    // An empty FLOW_SFN_DATASTORE gives none.
+    let datastore = args.datastore.as_deref().filter(|d| !d.is_empty());
+    if !given.is_empty() && datastore.is_none() {
+        bail!(
+            "--tag needs the datastore, where the run's tags are stored with it: set \
+             --datastore / FLOW_SFN_DATASTORE (or --stack)"
+        );
+    }
+    let tags = flow_core::tags::run_tags(&given);
+    input["tags"] = serde_json::to_value(&tags)?;
     let run_id = new_run_id(matches)?;
     let flow = DeployedFlow::find(args, &graph.name).await?;
+    if let Some(root) = datastore {
+        record_run::<F>(&flow, root, &run_id, &params, tags).await?;
+    }
     let started = aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
     note_if_not_on_alias(&flow, &started);
     println!("{run_id}");
     finish(&flow.clients, &flow.arn, &run_id, matches.get_flag("wait")).await
+}
+
+/// Writes the record of a run about to start, with its tags: its `start` task keeps the
+/// record it finds (as a resumed run's), so the run's `run.json` and `ctx.tags()` hold them.
+async fn record_run<F: Flow>(
+    flow: &DeployedFlow,
+    root: &str,
+    run_id: &RunId,
+    params: &serde_json::Value,
+    tags: flow_core::tags::Tags,
+) -> anyhow::Result<()> {
+    let root = S3Root::parse(root)?;
+    let graph = F::graph();
+    let store = RunStore::new(Arc::new(S3Store::new(&flow.clients, root)), &graph.name);
+    let mut record = store.new_run_record(run_id.clone(), params.clone(), "step-functions");
+    record.graph = Some(serde_json::to_value(graph)?);
+    record.tags = tags;
+    store
+        .claim_run(record, flow_core::datastore::RunIdTaken::KeepExisting)
+        .await?;
+    Ok(())
 }
 
 /// Runs `resume`: prepares a new run in the datastore (its record, and a clone of every task

@@ -375,11 +375,15 @@ pub const PERMISSIONS: &[Permission] = &[
         principal: Principal::Execution,
         sid: "ReadStepSecrets",
         actions: &["secretsmanager:GetSecretValue"],
-        resources: &["${Secrets}"],
+        // IAM matches the secret's full ARN, which ends in `-` and six random characters
+        // that a step's ARN may leave out, as GetSecretValue allows ("Secret ARNs": the
+        // Secrets Manager user guide's permissions-policy examples use `name-??????`).
+        resources: &["${Secrets}", "${Secrets}-??????"],
         condition: None,
         needed: Needed::Secrets,
         why: "Batch resolves the job definitions' `secrets` (the ARNs of the steps' \
-              `secrets(..)`, exactly) into the jobs' environment as the execution role",
+              `secrets(..)`, whole or without the random suffix Secrets Manager adds) into \
+              the jobs' environment as the execution role",
     },
     Permission {
         principal: Principal::Deployer,
@@ -583,7 +587,8 @@ pub const PERMISSIONS: &[Permission] = &[
         resources: &[FLOW_OBJECTS_ARN],
         condition: None,
         needed: Needed::Always,
-        why: "`status` reads task records; `resume` claims the new run and clones the origin's \
+        why: "`status` and `list-runs` read run and task records; `trigger` writes the new run's \
+              record with its tags; `resume` claims the new run and clones the origin's \
               finished tasks",
     },
     Permission {

