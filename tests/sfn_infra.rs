@@ -382,11 +382,13 @@ fn policy_actions(policy: &Value) -> Vec<String> {
 /// and a run that succeeds.
 fn fargate_flow_runs_from_its_stack(aws: &Aws, stack: &str, outputs: &BTreeMap<String, String>) {
     assert_eq!(outputs["Compute"], "fargate");
-    stack_ok(
+    let state_machine = stack_ok(
         aws,
         "params",
         &["step-functions", "create", "--stack", stack],
-    );
+    )
+    .trim()
+    .to_string();
     let clients = aws.clients();
     let (definitions, targets) = runtime().block_on(async {
         let definitions = clients
@@ -459,6 +461,33 @@ fn fargate_flow_runs_from_its_stack(aws: &Aws, stack: &str, outputs: &BTreeMap<S
     assert!(
         status.contains(&format!("run {run}: SUCCEEDED")),
         "{status}"
+    );
+    // The schedule's rule starts runs on its schedule only: the triggered run's status
+    // changes started no other run (each would start another, without end). The run
+    // recorded itself under the name `trigger` gave it, in the stack's bucket.
+    let bucket = outputs["Datastore"].trim_start_matches("s3://").to_string();
+    let (executions, run_json) = runtime().block_on(async {
+        let executions = clients
+            .sfn
+            .list_executions()
+            .state_machine_arn(&state_machine)
+            .send()
+            .await
+            .expect("ListExecutions");
+        let run_json = clients
+            .s3
+            .head_object()
+            .bucket(&bucket)
+            .key(format!("ParamsFlow/runs/{run}/run.json"))
+            .send()
+            .await;
+        (executions, run_json)
+    });
+    let names: Vec<&str> = executions.executions().iter().map(|e| e.name()).collect();
+    assert_eq!(names, [run.as_str()]);
+    assert!(
+        run_json.is_ok(),
+        "no run.json of {run} in {bucket}: {run_json:?}"
     );
     stack_ok(
         aws,
