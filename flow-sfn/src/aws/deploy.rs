@@ -577,10 +577,10 @@ pub struct Deleted {
 }
 
 /// Whether `job_definition` is one `create` registered for `state_machine`: the state
-/// machine's name, `-`, and 8 hex digits of content hash.
+/// machine's name (as a Batch name: `.` becomes `_`), `-`, and 8 hex digits of content hash.
 fn is_ours(job_definition: &str, state_machine: &str) -> bool {
     job_definition
-        .strip_prefix(state_machine)
+        .strip_prefix(&crate::compile::names::job_definition_prefix(state_machine))
         .and_then(|rest| rest.strip_prefix('-'))
         .is_some_and(|hash| hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }

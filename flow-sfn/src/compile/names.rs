@@ -119,11 +119,22 @@ pub fn job_definition_name(state_machine: &str, content_key: &str) -> String {
 }
 
 fn batch_name(base: &str, suffix: &str) -> String {
+    fit(&batch_base(base), suffix, MAX_BATCH_NAME_LEN)
+}
+
+fn batch_base(base: &str) -> String {
     let mut base = sanitize(base);
     if !base.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         base.insert(0, 'f');
     }
-    fit(&base, suffix, MAX_BATCH_NAME_LEN)
+    base
+}
+
+/// What the job definitions of `state_machine` are named before their `-<hash>`: its name
+/// made a legal Batch name (`recs.prod.Flow` gives `recs_prod_Flow`). A state machine name
+/// has at most 80 characters, so its job definition names are never cut.
+pub fn job_definition_prefix(state_machine: &str) -> String {
+    batch_base(state_machine)
 }
 
 /// The state machine name of a deployment in a project's namespace,
@@ -231,8 +242,13 @@ mod tests {
             a,
             namespaced_state_machine_name(&format!("recs.test.{}a.{flow}", "b".repeat(20)))
         );
-        // Job definitions of a namespaced state machine are legal Batch names.
+        // Job definitions of a namespaced state machine are legal Batch names, found by
+        // their prefix.
         let def = job_definition_name(&a, "content");
+        assert_eq!(
+            def,
+            format!("{}-{}", job_definition_prefix(&a), short_hash("content"))
+        );
         assert!(
             def.len() <= MAX_BATCH_NAME_LEN && !def.contains('.'),
             "{def}"
