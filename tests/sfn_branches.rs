@@ -275,4 +275,24 @@ fn production_and_branches_side_by_side_never_cross() {
         &["step-functions", "status", "--branch", "a", &runs[a]],
     );
     assert!(err.contains(a), "{err}");
+
+    // --enable-triggers gives a branch its schedule, on its own state machine.
+    aws.ok(
+        FLOW,
+        &[
+            "step-functions",
+            "create",
+            "--branch",
+            "c",
+            "--enable-triggers",
+        ],
+    );
+    let c = "recs.test.c.NightlyReport";
+    let machines = state_machines(&aws);
+    let rules = self::rules(&aws);
+    assert!(
+        rules[c].iter().all(|t| t.starts_with(&machines[c])) && !rules[c].is_empty(),
+        "{rules:?}"
+    );
+    assert_eq!(rules.len(), 2, "{rules:?}");
 }
