@@ -16,6 +16,8 @@ mod foreach;
 mod linear;
 #[path = "../examples/nested_foreach.rs"]
 mod nested_foreach;
+#[path = "../examples/on_upload.rs"]
+mod on_upload;
 #[path = "../examples/options.rs"]
 mod options;
 #[path = "../examples/params.rs"]
@@ -100,6 +102,7 @@ fn every_example_is_covered_here() {
             "foreach",
             "linear",
             "nested_foreach",
+            "on_upload",
             "options",
             "params",
             "resume",
@@ -458,6 +461,21 @@ async fn team() {
     assert_eq!(end.password_len, "correct horse".len());
     assert!(end.undeclared_hidden);
     assert_eq!(end.tags.get("team").map(String::as_str), Some("recs"));
+}
+
+/// `on_upload` with the key an upload's event would give: the extension, and the success
+/// hook ran.
+#[tokio::test]
+async fn on_upload() {
+    let params = on_upload::UploadParams {
+        key: "uploads/2026-12-04.csv".into(),
+    };
+    let (run, _dir) = run_example::<on_upload::UploadFlow>(params).await;
+    let end = run.end_state().await.unwrap();
+    assert_eq!(end.key, "uploads/2026-12-04.csv");
+    assert_eq!(end.extension, "csv");
+    let hook = run.hook().expect("the success hook ran");
+    assert_eq!((hook.name.as_str(), &hook.result), ("receipt", &Ok(())));
 }
 
 #[tokio::test]

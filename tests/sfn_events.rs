@@ -7,13 +7,18 @@
 //! * an object put under `incoming/` in the EventBridge-enabled bucket `flowrs-inbox` starts
 //!   a downstream run whose `key` param is the object's key;
 //! * a downstream run told to fail runs its `on_failure` hook as a Batch task, the execution
-//!   ends FAILED with the step's error, and `run.json` records the run as failed with it.
+//!   ends FAILED with the step's error, and `run.json` records the run as failed with it;
+//! * an upload whose run's Batch job dies (its process aborts) still ends with `run.json`
+//!   recording the run as failed, by the failure hook's task; a failing success hook leaves
+//!   its run SUCCEEDED.
 
 #[path = "common/emulator.rs"]
 mod emulator;
 
 #[path = "../examples/downstream.rs"]
 mod downstream;
+#[path = "../examples/on_upload.rs"]
+mod on_upload;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{EventBridgeConfiguration, NotificationConfiguration};
@@ -21,57 +26,61 @@ use downstream::DownstreamFlow;
 use emulator::{runtime, Aws};
 use flow_core::client::Client;
 use flow_core::datastore::{RunRecord, RunStatus};
-use flow_core::{RunId, Trigger};
+use flow_core::{Flow, RunId, Trigger};
 use flow_sfn::aws::operate::{list_runs, RunSummary};
 use std::time::{Duration, Instant};
 
 /// The bucket and prefix of `downstream`'s `trigger(s3(...))`.
 const INBOX: &str = "flowrs-inbox";
 const KEY: &str = "incoming/2026-12-04.csv";
+/// The bucket of `on_upload`'s trigger, and keys under its `uploads/` prefix: one whose run's
+/// `check` step aborts its process (a Batch job that dies, recording nothing), one whose run
+/// succeeds with a failing success hook.
+const UPLOADS: &str = "flowrs-uploads";
+const CRASH_KEY: &str = "uploads/crash.csv";
+const RECEIPT_KEY: &str = "uploads/receipt.json";
 /// How long a run started by an event may take to start and finish (each of its tasks is a
 /// Batch job running the example binary; four jobs run at once).
 const WAIT: Duration = Duration::from_secs(150);
 
-fn downstream_arn(aws: &Aws) -> String {
-    format!(
-        "arn:aws:states:{}:123456789012:stateMachine:DownstreamFlow",
+/// The executions of the state machine `flow` (a flow's default name), newest first.
+fn runs_of(aws: &Aws, flow: &str) -> Vec<RunSummary> {
+    let arn = format!(
+        "arn:aws:states:{}:123456789012:stateMachine:{flow}",
         aws.emulator.region
-    )
-}
-
-/// The downstream flow's executions, newest first.
-fn downstream_runs(aws: &Aws) -> Vec<RunSummary> {
+    );
     let clients = aws.clients();
     runtime()
-        .block_on(list_runs(&clients, &downstream_arn(aws), None))
-        .expect("ListExecutions of DownstreamFlow")
+        .block_on(list_runs(&clients, &arn, None))
+        .unwrap_or_else(|e| panic!("ListExecutions of {flow}: {e}"))
 }
 
 /// The run's `run.json`, if the run has written it yet.
-fn record(aws: &Aws, run_id: &str) -> Option<RunRecord> {
+fn record<F: Flow>(aws: &Aws, run_id: &str) -> Option<RunRecord> {
     let id = RunId::new(run_id.to_string()).unwrap();
-    let client = Client::<DownstreamFlow>::new(aws.store());
+    let client = Client::<F>::new(aws.store());
     runtime().block_on(async { client.run(&id).await.ok().map(|r| r.record().clone()) })
 }
 
 /// The run's end artifacts, read from the S3 datastore.
-fn end_state(aws: &Aws, id: &RunId) -> DownstreamFlow {
-    let client = Client::<DownstreamFlow>::new(aws.store());
+fn end_state<F: Flow>(aws: &Aws, id: &RunId) -> F {
+    let client = Client::<F>::new(aws.store());
     runtime().block_on(async { client.run(id).await.unwrap().end_state().await.unwrap() })
 }
 
-/// Polls until one of the downstream executions is finished and `matches` its run record;
-/// fails naming `what` and showing every execution and the emulator's logs after [`WAIT`].
-fn wait_for_run(
+/// Polls until one of `F`'s executions is finished and `matches` its run record; fails
+/// naming `what` and showing every execution and the emulator's logs after [`WAIT`].
+fn wait_for_run<F: Flow>(
     aws: &Aws,
     what: &str,
     matches: impl Fn(&RunRecord) -> bool,
 ) -> (RunSummary, RunRecord) {
+    let flow = F::graph().name.clone();
     let deadline = Instant::now() + WAIT;
     loop {
-        let runs = downstream_runs(aws);
+        let runs = runs_of(aws, &flow);
         for run in runs.iter().filter(|r| r.status.as_str() != "RUNNING") {
-            if let Some(record) = record(aws, &run.run_id).filter(|r| matches(r)) {
+            if let Some(record) = record::<F>(aws, &run.run_id).filter(|r| matches(r)) {
                 return (run.clone(), record);
             }
         }
@@ -79,7 +88,7 @@ fn wait_for_run(
             let listed: Vec<String> = runs
                 .iter()
                 .map(|r| {
-                    let record = record(aws, &r.run_id);
+                    let record = record::<F>(aws, &r.run_id);
                     let record = record
                         .as_ref()
                         .map(|c| (&c.status, &c.trigger, c.params.to_string(), &c.error));
@@ -87,7 +96,7 @@ fn wait_for_run(
                 })
                 .collect();
             panic!(
-                "{what}: no such finished run of DownstreamFlow within {} s; its executions:\n{}\n\
+                "{what}: no such finished run of {flow} within {} s; its executions:\n{}\n\
                  emulator logs:\n{}",
                 WAIT.as_secs(),
                 listed.join("\n"),
@@ -96,6 +105,38 @@ fn wait_for_run(
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// Creates `bucket` with its EventBridge notifications on and puts `keys` in it.
+fn upload(aws: &Aws, bucket: &str, keys: &[&str]) {
+    let clients = aws.clients();
+    runtime()
+        .block_on(async {
+            clients.s3.create_bucket().bucket(bucket).send().await?;
+            clients
+                .s3
+                .put_bucket_notification_configuration()
+                .bucket(bucket)
+                .notification_configuration(
+                    NotificationConfiguration::builder()
+                        .event_bridge_configuration(EventBridgeConfiguration::builder().build())
+                        .build(),
+                )
+                .send()
+                .await?;
+            for key in keys {
+                clients
+                    .s3
+                    .put_object()
+                    .bucket(bucket)
+                    .key(*key)
+                    .body(ByteStream::from_static(b"1,2,3\n"))
+                    .send()
+                    .await?;
+            }
+            anyhow::Ok(())
+        })
+        .unwrap_or_else(|e| panic!("the bucket {bucket}, its notifications and uploads: {e:?}"));
 }
 
 /// The names of the states an execution exited, in order.
@@ -126,53 +167,32 @@ fn states_exited(aws: &Aws, execution_arn: &str) -> Vec<String> {
     })
 }
 
-/// Every Batch job log of the emulator, concatenated.
-fn job_logs(aws: &Aws) -> String {
-    let mut text = String::new();
-    for entry in std::fs::read_dir(&aws.emulator.log_dir).unwrap().flatten() {
-        text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
-    }
-    text
+/// Whether some Batch job log of the emulator holds `text`.
+fn logs_contain(aws: &Aws, text: &str) -> bool {
+    std::fs::read_dir(&aws.emulator.log_dir)
+        .unwrap()
+        .flatten()
+        .any(|entry| {
+            std::fs::read_to_string(entry.path())
+                .unwrap_or_default()
+                .contains(text)
+        })
 }
 
 #[test]
 fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run() {
     let started = Instant::now();
-    let aws = Aws::start(&[], &[]);
+    // on_upload's success hook fails in every job of this emulator (only it reads this).
+    let aws = Aws::start(&[("UPLOAD_RECEIPT_FAILS", "1")], &[]);
     aws.ok("upstream", &["step-functions", "create"]);
     let created = aws.ok("downstream", &["step-functions", "create"]);
     eprintln!("{created}");
+    aws.ok("on_upload", &["step-functions", "create"]);
 
-    // The inbox sends its events to EventBridge (S3 sends none for a bucket without it).
-    let clients = aws.clients();
-    runtime()
-        .block_on(async {
-            clients.s3.create_bucket().bucket(INBOX).send().await?;
-            clients
-                .s3
-                .put_bucket_notification_configuration()
-                .bucket(INBOX)
-                .notification_configuration(
-                    NotificationConfiguration::builder()
-                        .event_bridge_configuration(EventBridgeConfiguration::builder().build())
-                        .build(),
-                )
-                .send()
-                .await?;
-            // An object outside the prefix starts nothing; the one under it starts one run.
-            for key in ["elsewhere/ignored.csv", KEY] {
-                clients
-                    .s3
-                    .put_object()
-                    .bucket(INBOX)
-                    .key(key)
-                    .body(ByteStream::from_static(b"1,2,3\n"))
-                    .send()
-                    .await?;
-            }
-            anyhow::Ok(())
-        })
-        .expect("the inbox bucket, its EventBridge notifications and the uploads");
+    // The inboxes send their events to EventBridge (S3 sends none for a bucket without it).
+    // An object outside the prefix starts nothing; one under it starts one run.
+    upload(&aws, INBOX, &["elsewhere/ignored.csv", KEY]);
+    upload(&aws, UPLOADS, &[CRASH_KEY, RECEIPT_KEY]);
 
     // A run told to fail, started by hand.
     let failing = aws
@@ -198,7 +218,7 @@ fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run()
         flow: "UpstreamFlow".into(),
         run_id: upstream_id.clone(),
     };
-    let (triggered, record_a) = wait_for_run(
+    let (triggered, record_a) = wait_for_run::<DownstreamFlow>(
         &aws,
         &format!("the run started by UpstreamFlow/{upstream} succeeding"),
         |r| r.trigger.as_ref() == Some(&expected),
@@ -210,16 +230,17 @@ fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run()
     );
     assert_eq!(record_a.status, RunStatus::Succeeded);
     let id = RunId::new(triggered.run_id.clone()).unwrap();
-    let end = end_state(&aws, &id);
+    let end: DownstreamFlow = end_state(&aws, &id);
     assert_eq!(end.upstream, format!("UpstreamFlow/{upstream}"));
     assert_eq!(end.numbers, vec![1, 2, 3, 4]);
     assert_eq!(end.results, vec![2, 4, 6, 8]);
     assert_eq!(end.key, "");
 
     // (b) The upload under the prefix started a run with the key as its param, and the event.
-    let (uploaded, record_b) = wait_for_run(&aws, &format!("the run started by {KEY}"), |r| {
-        r.params["key"] == KEY
-    });
+    let (uploaded, record_b) =
+        wait_for_run::<DownstreamFlow>(&aws, &format!("the run started by {KEY}"), |r| {
+            r.params["key"] == KEY
+        });
     assert_eq!(
         uploaded.status.as_str(),
         "SUCCEEDED",
@@ -231,15 +252,16 @@ fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run()
     assert_eq!(event["detail"]["bucket"]["name"], INBOX);
     assert_eq!(record_b.trigger, None);
     let id = RunId::new(uploaded.run_id.clone()).unwrap();
-    let end = end_state(&aws, &id);
+    let end: DownstreamFlow = end_state(&aws, &id);
     assert_eq!(end.key, KEY);
     assert_eq!(end.results, vec![2, 4, 6]);
 
     // (c) The failing run ran its hook as a Batch task, ended FAILED with the step's error,
     // and its run.json says so.
-    let (failed, record_c) = wait_for_run(&aws, &format!("the failing run {failing}"), |r| {
-        r.run_id.as_str() == failing
-    });
+    let (failed, record_c) =
+        wait_for_run::<DownstreamFlow>(&aws, &format!("the failing run {failing}"), |r| {
+            r.run_id.as_str() == failing
+        });
     assert_eq!(failed.status.as_str(), "FAILED", "{record_c:?}");
     assert_eq!(record_c.status, RunStatus::Failed, "{record_c:?}");
     let error = record_c.error.clone().unwrap_or_default();
@@ -255,9 +277,11 @@ fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run()
         status.contains(&format!("run {failing}: FAILED")),
         "{status}"
     );
-    let logs = job_logs(&aws);
     assert!(
-        logs.contains(&format!("ALERT run {failing} of DownstreamFlow failed")),
+        logs_contain(
+            &aws,
+            &format!("ALERT run {failing} of DownstreamFlow failed")
+        ),
         "the hook `alert` printed nothing in the Batch job logs:\n{}",
         aws.emulator.logs()
     );
@@ -278,9 +302,55 @@ fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run()
         "{stderr}"
     );
 
+    // (d) A Batch job that died (the process aborted) recorded nothing; the failure hook's
+    // task recorded the run as failed with the error Step Functions caught.
+    let (crashed, record_d) = wait_for_run::<on_upload::UploadFlow>(
+        &aws,
+        &format!("the run started by {CRASH_KEY}"),
+        |r| r.params["key"] == CRASH_KEY,
+    );
+    assert_eq!(crashed.status.as_str(), "FAILED", "{record_d:?}");
+    assert_eq!(record_d.status, RunStatus::Failed, "{record_d:?}");
+    assert!(record_d.finished_at_ms.is_some(), "{record_d:?}");
+    let error = record_d.error.clone().unwrap_or_default();
+    assert!(error.contains("States.TaskFailed"), "{record_d:?}");
+    assert!(
+        logs_contain(
+            &aws,
+            &format!("ALERT run {} of UploadFlow failed", crashed.run_id)
+        ),
+        "the hook `alert` of {} printed nothing in the Batch job logs:\n{}",
+        crashed.run_id,
+        aws.emulator.logs()
+    );
+
+    // (e) A success hook that fails leaves the run succeeded: the execution SUCCEEDED and
+    // run.json says so.
+    let (receipted, record_e) = wait_for_run::<on_upload::UploadFlow>(
+        &aws,
+        &format!("the run started by {RECEIPT_KEY}"),
+        |r| r.params["key"] == RECEIPT_KEY,
+    );
+    assert_eq!(receipted.status.as_str(), "SUCCEEDED", "{record_e:?}");
+    assert_eq!(record_e.status, RunStatus::Succeeded, "{record_e:?}");
+    let id = RunId::new(receipted.run_id.clone()).unwrap();
+    let end: on_upload::UploadFlow = end_state(&aws, &id);
+    assert_eq!(end.extension, "json");
+    let exited = states_exited(&aws, &receipted.execution_arn);
+    assert!(
+        exited.iter().any(|s| s == "run-succeeded-hook"),
+        "the success hook's task did not run: {exited:?}"
+    );
+    assert!(
+        logs_contain(&aws, "UPLOAD_RECEIPT_FAILS is set"),
+        "the success hook did not fail:\n{}",
+        aws.emulator.logs()
+    );
+    assert_eq!(runs_of(&aws, "UploadFlow").len(), 2);
+
     // Exactly three downstream runs: the object outside the prefix and the downstream runs'
     // own status changes started none.
-    let runs = downstream_runs(&aws);
+    let runs = runs_of(&aws, "DownstreamFlow");
     assert_eq!(runs.len(), 3, "{runs:?}");
     eprintln!(
         "event-driven runs checked after {:.1} s",
