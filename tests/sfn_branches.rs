@@ -2,12 +2,18 @@
 //! deployment of one scheduled project flow (examples/nightly_report.rs) deployed side by
 //! side. Listing what each owns (state machine, executions, schedule rule and its target, job
 //! definitions, datastore objects) shows nothing crosses; only production gets the schedule;
-//! deleting a branch leaves the others listed and triggerable.
+//! deleting a branch leaves the others listed and triggerable; a branch's `trigger_on_finish`
+//! is started by the same branch's upstream run (examples/nightly_publish.rs).
 
 #[path = "common/emulator.rs"]
 mod emulator;
 
+#[path = "../examples/nightly_publish.rs"]
+mod nightly_publish;
+
 use emulator::{runtime, Aws};
+use flow_core::client::Client;
+use nightly_publish::NightlyPublish;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -295,4 +301,56 @@ fn production_and_branches_side_by_side_never_cross() {
         "{rules:?}"
     );
     assert_eq!(rules.len(), 2, "{rules:?}");
+
+    // trigger_on_finish stays within a branch: branch b's report starts branch b's publish,
+    // which reads the report from branch b's folder; production's publish does not start.
+    aws.ok(
+        "nightly_publish",
+        &["step-functions", "create", "--production"],
+    );
+    aws.ok(
+        "nightly_publish",
+        &[
+            "step-functions",
+            "create",
+            "--branch",
+            "b",
+            "--enable-triggers",
+        ],
+    );
+    let report = trigger(&["--branch", "b", "--wait"]);
+    let machines = state_machines(&aws);
+    let publish_b = &machines["recs.test.b.NightlyPublish"];
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let published = loop {
+        let runs = executions(&aws, publish_b);
+        if let Some((run, _)) = runs.iter().find(|(_, s)| s.as_str() == "SUCCEEDED") {
+            break run.clone();
+        }
+        assert!(
+            runs.values().all(|s| s == "RUNNING") && Instant::now() < deadline,
+            "branch b's publish: {runs:?}\n{}",
+            aws.emulator.logs()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(executions(&aws, &machines["recs.prod.NightlyPublish"]).is_empty());
+    let store = emulator::with_env(&aws.env(), || {
+        runtime().block_on(async {
+            flow_sfn::open_s3_store(&format!("{}/recs.test.b", aws.datastore))
+                .await
+                .unwrap()
+        })
+    });
+    let end = runtime().block_on(async {
+        Client::<NightlyPublish>::new(store)
+            .run(&published.parse().unwrap())
+            .await
+            .unwrap()
+            .end_state()
+            .await
+            .unwrap()
+    });
+    assert_eq!(end.upstream, format!("NightlyReport/{report}"));
+    assert_eq!(end.rows, 42);
 }
