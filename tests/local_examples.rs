@@ -16,6 +16,8 @@ mod foreach;
 mod linear;
 #[path = "../examples/nested_foreach.rs"]
 mod nested_foreach;
+#[path = "../examples/nightly_publish.rs"]
+mod nightly_publish;
 #[path = "../examples/on_upload.rs"]
 mod on_upload;
 #[path = "../examples/options.rs"]
@@ -102,6 +104,8 @@ fn every_example_is_covered_here() {
             "foreach",
             "linear",
             "nested_foreach",
+            "nightly_publish",
+            "nightly_report",
             "on_upload",
             "options",
             "params",
@@ -476,6 +480,26 @@ async fn on_upload() {
     assert_eq!(end.extension, "csv");
     let hook = run.hook().expect("the success hook ran");
     assert_eq!((hook.name.as_str(), &hook.result), ("receipt", &Ok(())));
+}
+
+#[tokio::test]
+async fn nightly_report_then_nightly_publish() {
+    let (report, dir) = run_example::<nightly_publish::NightlyReport>(Default::default()).await;
+    assert_eq!(report.end_state().await.unwrap().rows, 42);
+    let handle = Runner::<nightly_publish::NightlyPublish>::new()
+        .datastore(dir.path())
+        .triggered_by(flow_core::Trigger {
+            flow: "NightlyReport".into(),
+            run_id: report.id().clone(),
+        })
+        .run()
+        .await
+        .unwrap();
+    assert!(handle.succeeded(), "{:?}", handle.error());
+    check_persisted(dir.path(), &handle).await;
+    let end = handle.end_state().await.unwrap();
+    assert_eq!(end.upstream, format!("NightlyReport/{}", report.id()));
+    assert_eq!(end.rows, 42);
 }
 
 #[tokio::test]

@@ -28,6 +28,17 @@ fn compile(example: &str, dir: &std::path::Path) -> String {
     ];
     args.extend(SETTINGS);
     args.extend(["--binary-name", example]);
+    // A project's flow is compiled as its production deployment: without --branch or
+    // --production it would be the user's, named after $USER.
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{example}.rs"));
+    if std::fs::read_to_string(source)
+        .unwrap()
+        .contains("project = \"")
+    {
+        args.push("--production");
+    }
     let out = run_example(example, &args, dir);
     assert!(
         out.status.success(),
