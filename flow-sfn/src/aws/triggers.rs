@@ -162,7 +162,10 @@ pub fn trigger_rules_in(
             pattern,
             input_paths,
             input_template: format!(
-                r#"{{"params": {{{}}}, "origin_run_id": null, "event": <aws.events.event>}}"#,
+                // `aws.events.event` would leave out the event's `detail`; `.json` is all of it
+                // (EventBridge User Guide, "Amazon EventBridge input transformation",
+                // "Predefined variables").
+                r#"{{"params": {{{}}}, "origin_run_id": null, "event": <aws.events.event.json>}}"#,
                 params.join(", ")
             ),
         });
@@ -424,7 +427,7 @@ mod tests {
             &on_event
                 .input_template
                 .replace("<param_key>", "\"in/a.csv\"")
-                .replace("<aws.events.event>", "{\"id\": \"e\"}"),
+                .replace("<aws.events.event.json>", "{\"id\": \"e\"}"),
         )
         .unwrap();
         assert_eq!(

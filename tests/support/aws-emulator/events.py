@@ -13,7 +13,8 @@
      EventBridge input transformation"
      (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html): a value placed
      outside quotes is inserted as JSON (a string with its quotes), inside quotes as the raw text; a path that
-     matches nothing gives null; predefined <aws.events.event> (the whole event), <aws.events.event.json>,
+     matches nothing gives null; predefined <aws.events.event> (the event WITHOUT its `detail` field, as the
+     page's "Predefined variables" says), <aws.events.event.json> (the whole event, `detail` included),
      <aws.events.rule-name>, <aws.events.rule-arn>, <aws.events.event.ingestion-time>. A DISABLED rule delivers
      nothing. Delivery is asynchronous, as on AWS.
   c. S3 sends "Object Created" events to EventBridge for a bucket whose notification configuration has an
@@ -82,7 +83,8 @@ def transform(template, paths_map, event, rule_name="", rule_arn=""):
     for key, path in (paths_map or {}).items():
         found, value = _lookup(event, path)
         values[key] = value if found else None
-    values.setdefault("aws.events.event", event)
+    # AWS "Predefined variables": aws.events.event is the payload without `detail`; .json has it.
+    values.setdefault("aws.events.event", {k: v for k, v in event.items() if k != "detail"})
     values.setdefault("aws.events.event.json", event)
     values.setdefault("aws.events.rule-name", rule_name)
     values.setdefault("aws.events.rule-arn", rule_arn)

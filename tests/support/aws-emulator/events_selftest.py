@@ -126,7 +126,8 @@ ev.put_rule(Name="on-upload", EventPattern=json.dumps({"source": ["aws.s3"], "de
     "bucket": {"name": ["inbox", "quiet"]}, "object": {"key": [{"prefix": "incoming/"}]}}}))
 ev.put_targets(Rule="on-upload", Targets=[{"Id": "s", "Arn": on_s3, "RoleArn": ROLE, "InputTransformer": {
     "InputPathsMap": {"key": "$.detail.object.key", "size": "$.detail.object.size", "nope": "$.detail.nothing"},
-    "InputTemplate": '{"params": {"key": <key>, "size": <size>, "missing": <nope>}, "event": <aws.events.event>}'}}])
+    "InputTemplate": '{"params": {"key": <key>, "size": <size>, "missing": <nope>}, "event": <aws.events.event.json>, '
+                     '"envelope": <aws.events.event>}'}}])
 s3.put_object(Bucket="inbox", Key="incoming/a.csv", Body=b"1,2,3")
 s3.put_object(Bucket="inbox", Key="elsewhere/b.csv", Body=b"x")
 s3.put_object(Bucket="quiet", Key="incoming/c.csv", Body=b"x")
@@ -135,6 +136,8 @@ time.sleep(1.0)
 got_all = sfn.list_executions(stateMachineArn=on_s3)["executions"]
 ok = (len(got) == 1 and len(got_all) == 1 and got[0]["params"]["key"] == "incoming/a.csv" and got[0]["params"]["size"] == 5
       and got[0]["event"]["detail"]["bucket"]["name"] == "inbox" and got[0]["event"]["detail-type"] == "Object Created")
+check(len(got) == 1 and "detail" not in got[0]["envelope"] and got[0]["envelope"]["source"] == "aws.s3",
+      "<aws.events.event> is the event without its detail, <aws.events.event.json> the whole event", str(got))
 check(ok, "an object under the prefix in an EventBridge-enabled bucket starts one execution with its key", str(got))
 check(len(got) == 1 and got[0]["params"].get("missing", "absent") is None,
       "a path matching nothing gives null", str(got))
