@@ -553,7 +553,7 @@ impl SfnArgs {
                 "state machine name",
                 "--state-machine / FLOW_SFN_STATE_MACHINE",
                 &state_machine_name,
-                "use 1 to 80 characters from A-Z, a-z, 0-9, '-' and '_'",
+                "use 1 to 80 characters from A-Z, a-z, 0-9, '-', '_' and '.'",
             ));
         }
         // An empty variable (`FLOW_SFN_SCHEDULE_ROLE=`) gives no role.

@@ -29,6 +29,19 @@ pub struct InfraArgs {
     /// Memory (MiB) of steps that set no `resources(memory = ..)`.
     #[arg(long = "memory", env = "FLOW_SFN_MEMORY_MB", default_value_t = DEFAULT_MEMORY_MB, value_name = "MIB")]
     pub memory_mb: u64,
+    /// The test branch of the flow's project the stack serves: its roles are scoped to
+    /// `<project>.test.NAME.<Flow>` and the datastore's `<project>.test.NAME/` folder.
+    #[arg(
+        long,
+        env = "FLOW_SFN_BRANCH",
+        value_name = "NAME",
+        conflicts_with = "production"
+    )]
+    pub branch: Option<String>,
+    /// The production branch of the flow's project the stack serves (`<project>.prod`);
+    /// without it or --branch, a project's stack serves the user's (`$FLOW_USER`, `$USER`).
+    #[arg(long)]
+    pub production: bool,
 }
 
 /// The `infra` command.
@@ -54,8 +67,25 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     let args = InfraArgs::from_arg_matches(matches)?;
+    // A project's stack serves one of its namespaces, as `create` deploys into it.
+    let namespace = flow_graph::namespace::Namespace::choose(
+        &graph.name,
+        graph.project.as_deref(),
+        args.branch.as_deref().filter(|b| !b.is_empty()),
+        args.production,
+        flow_graph::namespace::Namespace::env_user,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let state_machine_name = match (&args.state_machine, &namespace) {
+        (Some(name), _) => name.clone(),
+        (None, Some(ns)) => {
+            crate::compile::names::namespaced_state_machine_name(&ns.qualify(&graph.name))
+        }
+        (None, None) => graph.name.clone(),
+    };
     let settings = InfraSettings {
-        state_machine_name: args.state_machine.unwrap_or_else(|| graph.name.clone()),
+        state_machine_name,
+        datastore_prefix: namespace.map(|ns| ns.to_string()).unwrap_or_default(),
         compute: args.compute,
         kms_key_arn: args.kms_key,
         default_cpu: args.cpu,
@@ -84,6 +114,10 @@ mod tests {
     }
 
     fn run_infra(args: &[&str]) -> anyhow::Result<String> {
+        run_infra_for(&graph(), args)
+    }
+
+    fn run_infra_for(graph: &FlowGraph, args: &[&str]) -> anyhow::Result<String> {
         let argv = ["flow", "step-functions", "infra"].iter().chain(args);
         let matches = Command::new("flow")
             .subcommand(step_functions_command())
@@ -91,7 +125,7 @@ mod tests {
         let (_, sfn) = matches.subcommand().expect("step-functions");
         let (_, infra) = sfn.subcommand().expect("infra");
         let mut out = Vec::new();
-        run(&graph(), infra, &mut out)?;
+        run(graph, infra, &mut out)?;
         Ok(String::from_utf8(out)?)
     }
 
@@ -112,6 +146,27 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("state machine CliFlow"));
+    }
+
+    #[test]
+    fn a_branch_stack_is_scoped_to_the_branch() {
+        let mut project = graph();
+        project.project = Some("recs".into());
+        let json = run_infra_for(&project, &["--branch", "b1"]).unwrap();
+        assert!(
+            json.contains(":stateMachine:recs.test.b1.CliFlow"),
+            "{json}"
+        );
+        assert!(json.contains("recs.test.b1/CliFlow/"), "{json}");
+        assert!(!json.contains(":stateMachine:CliFlow"), "{json}");
+        let json = run_infra_for(&project, &["--production"]).unwrap();
+        assert!(json.contains(":stateMachine:recs.prod.CliFlow"), "{json}");
+        let error = run_infra(&["--branch", "b1"]).unwrap_err().to_string();
+        assert!(error.contains("#[flow(project = \"...\")]"), "{error}");
+        let error = run_infra_for(&project, &["--branch", "b.1"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("branch `b.1`"), "{error}");
     }
 
     #[test]

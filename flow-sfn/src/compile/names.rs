@@ -159,13 +159,14 @@ pub fn namespaced_state_machine_name(qualified: &str) -> String {
 }
 
 /// Whether `name` is a legal Step Functions state machine name: 1 to 80 characters from
-/// `[A-Za-z0-9_-]` (the console's and CLI's safe set).
+/// `[A-Za-z0-9_.-]` (the console's and CLI's safe set; `.` separates a project's namespace,
+/// `recs.prod.Flow`).
 pub fn is_valid_state_machine_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_STATE_NAME_LEN
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
 #[cfg(test)]
@@ -258,6 +259,7 @@ mod tests {
     #[test]
     fn state_machine_names() {
         assert!(is_valid_state_machine_name("MovieFlow-prod_1"));
+        assert!(is_valid_state_machine_name("recs.test.b-1.MovieFlow"));
         for bad in ["", "has space", "a/b", &"x".repeat(81)] {
             assert!(!is_valid_state_machine_name(bad), "{bad:?}");
         }

@@ -60,6 +60,9 @@ pub struct InfraSettings {
     pub state_machine_name: String,
     /// The kind of compute environment.
     pub compute: Compute,
+    /// The folder of the datastore bucket the flow's runs are under: empty, or a project
+    /// namespace's (`recs.test.NAME`, `infra --branch NAME`).
+    pub datastore_prefix: String,
     /// A KMS key of the user's to encrypt the datastore with (SSE-S3 when `None`).
     pub kms_key_arn: Option<String>,
     /// vCPUs of steps without `resources(cpu = ..)` (checked against Fargate's sizes).
@@ -74,6 +77,7 @@ impl InfraSettings {
         InfraSettings {
             state_machine_name: state_machine_name.into(),
             compute,
+            datastore_prefix: String::new(),
             kms_key_arn: None,
             default_cpu: DEFAULT_CPU,
             default_memory_mb: DEFAULT_MEMORY_MB,
@@ -87,7 +91,7 @@ pub enum InfraError {
     /// The state machine name would make invalid ARNs.
     #[error(
         "invalid state machine name `{0}` (--state-machine / FLOW_SFN_STATE_MACHINE): use 1 to \
-         80 characters from A-Z, a-z, 0-9, '-' and '_'"
+         80 characters from A-Z, a-z, 0-9, '-', '_' and '.'"
     )]
     StateMachineName(String),
     /// The KMS key is not a key ARN.
@@ -396,11 +400,12 @@ fn check_settings(graph: &FlowGraph, settings: &InfraSettings) -> Result<(), Inf
 pub fn template(graph: &FlowGraph, settings: &InfraSettings) -> Result<Value, InfraError> {
     check_settings(graph, settings)?;
     let compute = settings.compute;
-    // The template's bucket holds this flow alone: the datastore is its root.
+    // The template's bucket holds this flow alone: the datastore is its root (a project
+    // branch's folder of it for a namespaced deployment).
     let scope = PolicyScope::new(
         graph,
         &settings.state_machine_name,
-        "",
+        &settings.datastore_prefix,
         compute,
         settings.kms_key_arn.as_deref(),
     );
