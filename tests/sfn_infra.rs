@@ -30,12 +30,19 @@ fn every_example_prints_a_template_cfn_lint_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let mut files: Vec<PathBuf> = Vec::new();
     for example in example_names() {
+        // A project's flow gets its production's stack (without a flag, the user's).
+        let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(format!("{example}.rs"));
+        let project = std::fs::read_to_string(source)
+            .unwrap()
+            .contains("project = \"");
         for compute in COMPUTE {
-            let out = run_example(
-                &example,
-                &["step-functions", "infra", "--compute", compute],
-                dir.path(),
-            );
+            let mut args = vec!["step-functions", "infra", "--compute", compute];
+            if project {
+                args.push("--production");
+            }
+            let out = run_example(&example, &args, dir.path());
             assert!(
                 out.status.success(),
                 "{example} step-functions infra --compute {compute} failed: {}",
