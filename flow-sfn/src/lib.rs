@@ -31,7 +31,8 @@
 //! Module map: [`config`] (settings and their flags), [`compile`](mod@compile) (the compiler:
 //! [`compile::asl`], [`compile::job_definition`], [`compile::history_budget`],
 //! [`compile::names`], [`compile::intrinsics`], [`compile::execution_input`]), [`aws`]
-//! (every AWS call: deploy, operate, the S3 datastore), [`resume`] (a resumed run prepared
+//! (every AWS call: deploy, operate, the S3 datastore), [`deployment`] (deploying and
+//! operating a flow from Rust: [`Deployment`]), [`resume`] (a resumed run prepared
 //! in the datastore), [`cli`] (the `step-functions` command) and [`main`] (the flow binary's
 //! entry point).
 
@@ -39,6 +40,7 @@ pub mod aws;
 pub mod cli;
 pub mod compile;
 pub mod config;
+pub mod deployment;
 mod entry;
 pub mod infra;
 mod json;
@@ -47,7 +49,8 @@ pub mod resume;
 pub use cli::{run_step_functions_command, step_functions_command, step_functions_command_for};
 pub use compile::execution_input::{execution_input, ExecutionInputError};
 pub use compile::history_budget::{ExecutionBudget, MAX_HISTORY_EVENTS};
-pub use compile::{compile, compile_graph, CompileError, CompileReport, Deployment};
+pub use compile::{compile, compile_graph, CompileError, CompileReport};
 pub use config::{ConfigError, DeployConfig, S3Root, SfnArgs};
+pub use deployment::{Created, DeployedRun, Deployment};
 pub use entry::{main, open_s3_store};
 pub use json::to_canonical_pretty;

@@ -8,7 +8,7 @@ use flow_sfn::{compile_graph, CompileError, MAX_HISTORY_EVENTS};
 use serde_json::{json, Value};
 
 /// The states of the flow's body: the branch of the run-level Parallel state.
-fn states(d: &flow_sfn::Deployment) -> &serde_json::Map<String, Value> {
+fn states(d: &flow_sfn::compile::Deployment) -> &serde_json::Map<String, Value> {
     d.definition["States"]["run"]["Branches"][0]["States"]
         .as_object()
         .unwrap()

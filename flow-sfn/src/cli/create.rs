@@ -2,9 +2,9 @@
 //! what would be deployed, or with `--print-policy` the IAM policy its deployer needs.
 
 use super::with_settings;
-use crate::aws::{self, bucket::require_bucket, deploy::Schedule};
-use crate::compile::{compile, Deployment};
-use crate::config::{ConfigError, DeployConfig, SfnArgs};
+use crate::aws;
+use crate::config::{ConfigError, SfnArgs};
+use crate::deployment::compile_flow;
 use crate::infra::policy::AccountResources;
 use crate::infra::{policy_document, Bindings, PolicyScope, Principal};
 use crate::json::to_canonical_pretty;
@@ -60,16 +60,6 @@ pub(super) fn prints_only(create: &ArgMatches) -> bool {
     create.get_flag("only-json") || create.get_flag("print-policy")
 }
 
-/// Compiles a flow for these settings, naming the flow when it cannot.
-fn compile_flow(
-    graph: &FlowGraph,
-    analysis: &Analysis,
-    config: &DeployConfig,
-) -> anyhow::Result<Deployment> {
-    compile(graph, analysis, config)
-        .with_context(|| format!("cannot compile flow `{}` for Step Functions", graph.name))
-}
-
 /// Runs `create`: deploys flow `F` (job definitions, state machine, schedule) and prints the
 /// state machine's ARN; with `--only-json` or `--print-policy` (`matches`) prints instead.
 pub(super) async fn create<F: Flow>(
@@ -87,33 +77,12 @@ pub(super) async fn create<F: Flow>(
             &mut std::io::stderr().lock(),
         );
     }
-    let config = args.resolve_flow(graph)?;
-    let role = config.require_role_arn()?.to_string();
-    // EventBridge cannot assume the state machine's role (trusted by states.amazonaws.com
-    // only): a scheduled flow needs the schedule's own role before anything is deployed.
-    // A project's branches other than production get no schedule and no trigger rules
-    // unless --enable-triggers (`config::branch`); deploying removes any they had.
-    let schedule = match graph
-        .schedule
-        .as_deref()
-        .filter(|_| config.triggers_enabled)
-    {
-        Some(expression) => Some(Schedule {
-            expression,
-            role_arn: config.require_schedule_role_arn()?,
-        }),
-        None => None,
-    };
-    // The schedule rule's owner tag is one more on top of these.
-    let tags = config.resource_tags(graph, 1)?;
-    let mut deployment = compile_flow(graph, F::analysis(), &config)?;
-    if !config.triggers_enabled {
-        deployment.graph.trigger_on_finish.clear();
-        deployment.graph.event_triggers.clear();
-    }
-    let clients = aws::load(config.region.as_deref()).await?;
-    require_bucket(&clients, &config.datastore).await?;
-    let deployed = aws::deploy::create(&clients, &deployment, &role, schedule, &tags).await?;
+    let crate::deployment::Created {
+        compiled: deployment,
+        deployed,
+    } = crate::Deployment::<F>::settled(args.clone())
+        .create()
+        .await?;
     eprint!("{}", deployment.report.to_text());
     let schedule = match (&deployed.schedule_rule, &graph.schedule) {
         (Some(rule), Some(expression)) => {

@@ -100,7 +100,7 @@ pub(super) async fn list_runs<F: Flow>(
     args: &SfnArgs,
     matches: &ArgMatches,
 ) -> anyhow::Result<ExitCode> {
-    let flow = DeployedFlow::find(args, &F::graph().name).await?;
+    let flow = crate::Deployment::<F>::settled(args.clone()).find().await?;
     let status = matches.get_one::<ExecutionStatus>("status").cloned();
     let filter = tag_filter(matches)?;
     // Tags live in the runs' records: without the datastore there are none to show.
@@ -159,7 +159,7 @@ pub(super) async fn status<F: Flow>(
         .get_one::<String>("run-id")
         .cloned()
         .unwrap_or_default();
-    let flow = DeployedFlow::find(args, &F::graph().name).await?;
+    let flow = crate::Deployment::<F>::settled(args.clone()).find().await?;
     let report = status_report::<F>(&flow, &run_id, args.datastore.as_deref()).await?;
     print!("{report}");
     Ok(ExitCode::SUCCESS)
@@ -169,7 +169,7 @@ pub(super) async fn status<F: Flow>(
 /// causes (Batch's status reason and exit code), and, when the datastore is configured, each
 /// step's stored tasks with their attempts and errors.
 async fn status_report<F: Flow>(
-    flow: &DeployedFlow,
+    flow: &DeployedFlow<F>,
     run_id: &str,
     datastore: Option<&str>,
 ) -> anyhow::Result<String> {

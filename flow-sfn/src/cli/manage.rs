@@ -1,13 +1,10 @@
 //! `step-functions terminate` and `delete`: stop a run, remove the deployed flow.
 
-use super::{run_id_arg, state_machine_name, with_settings, DeployedFlow};
-use crate::aws;
+use super::{run_id_arg, with_settings};
 use crate::aws::schedule::ScheduleRemoval;
 use crate::config::SfnArgs;
-use anyhow::bail;
-use aws_sdk_sfn::types::ExecutionStatus;
 use clap::{ArgMatches, Command};
-use flow_core::Flow;
+use flow_core::{Flow, RunId};
 use std::process::ExitCode;
 
 /// The `terminate` command.
@@ -37,27 +34,20 @@ pub(super) async fn terminate<F: Flow>(
         .get_one::<String>("run-id")
         .cloned()
         .unwrap_or_default();
-    let flow = DeployedFlow::find(args, &F::graph().name).await?;
-    let summary =
-        aws::operate::describe_run(&flow.clients, &flow.arn, &run_id, aws::operate::LOOKUP)
-            .await?
-            .summary;
-    if summary.status != ExecutionStatus::Running {
-        bail!(
-            "run `{run_id}` is not running (it is {}): nothing to stop",
-            summary.status
-        );
-    }
-    aws::operate::terminate(&flow.clients, &summary.execution_arn).await?;
+    crate::Deployment::<F>::settled(args.clone())
+        .run(RunId::new(run_id.clone())?)
+        .await?
+        .terminate()
+        .await?;
     eprintln!("stopped run {run_id}");
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `delete`: removes the state machine, its schedule and its job definitions.
 pub(super) async fn delete<F: Flow>(args: &SfnArgs) -> anyhow::Result<ExitCode> {
-    let clients = aws::load(args.region.as_deref()).await?;
-    let state_machine = state_machine_name(args, &F::graph().name);
-    let deleted = aws::deploy::delete(&clients, &state_machine).await?;
+    let deleted = crate::Deployment::<F>::settled(args.clone())
+        .delete()
+        .await?;
     eprintln!(
         "deleted state machine {}{}; deregistered {} job definition(s)",
         deleted.state_machine_arn,

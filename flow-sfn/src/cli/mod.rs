@@ -14,7 +14,7 @@ mod start;
 
 pub use create::run_for_graph;
 
-use crate::aws::{self, AwsClients};
+use crate::aws;
 use crate::config::SfnArgs;
 use anyhow::Context;
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
@@ -99,7 +99,7 @@ async fn dispatch<F: Flow>(matches: &ArgMatches) -> anyhow::Result<ExitCode> {
 
 /// The settings with the outputs of the `--stack` stack filling what no flag or variable
 /// gives (see `config::stack`); unchanged without `--stack`.
-async fn with_stack(args: SfnArgs) -> anyhow::Result<SfnArgs> {
+pub(crate) async fn with_stack(args: SfnArgs) -> anyhow::Result<SfnArgs> {
     let Some(stack) = args.stack.clone().filter(|s| !s.is_empty()) else {
         return Ok(args);
     };
@@ -130,30 +130,5 @@ fn run_id_arg(help: &'static str) -> Arg {
         .help(help)
 }
 
-/// The state machine name the settings give (default: the flow's name).
-fn state_machine_name(args: &SfnArgs, flow: &str) -> String {
-    args.state_machine
-        .clone()
-        .unwrap_or_else(|| flow.to_string())
-}
-
 /// The deployed flow a command operates on.
-struct DeployedFlow {
-    /// The AWS clients, for the settings' region.
-    clients: AwsClients,
-    /// The state machine's name.
-    name: String,
-    /// The state machine's ARN.
-    arn: String,
-}
-
-impl DeployedFlow {
-    /// Connects to AWS and finds the flow's state machine, without requiring the settings
-    /// that only `create` needs.
-    async fn find(args: &SfnArgs, flow: &str) -> anyhow::Result<Self> {
-        let clients = aws::load(args.region.as_deref()).await?;
-        let name = state_machine_name(args, flow);
-        let arn = aws::deploy::require_state_machine(&clients, &name).await?;
-        Ok(DeployedFlow { clients, name, arn })
-    }
-}
+type DeployedFlow<F> = crate::deployment::Deployed<F>;

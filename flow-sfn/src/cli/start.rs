@@ -1,28 +1,23 @@
 //! `step-functions trigger` and `resume`: start a run of the deployed flow, and with
 //! `--wait` follow it until it ends.
 
-use super::{run_id_arg, with_settings, DeployedFlow};
-use crate::aws::operate::{StartedRun, JUST_STARTED, LOOKUP};
-use crate::aws::{self, AwsClients, S3Store};
-use crate::compile::compile;
+use super::{run_id_arg, with_settings};
+use crate::aws::operate::{StartedRun, LOOKUP};
+use crate::aws::{self, S3Store};
 use crate::config::{ConfigError, S3Root, SfnArgs, DATASTORE};
+use crate::deployment::{params_limit, DeployedRun};
 use crate::execution_input;
 use crate::resume::{self, ResumePlan};
 use anyhow::bail;
 use aws_sdk_sfn::types::ExecutionStatus;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use flow_core::datastore::RunStore;
-use flow_core::graph::{Analysis, FlowGraph};
+use flow_core::graph::FlowGraph;
 use flow_core::{Flow, RunId};
 use flow_local::cli::{param_args, param_values, tag_arg, tag_values};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// The largest params JSON that fits the `start` task's container overrides when the
-/// deployment settings are not at hand to compute it exactly (the compiler's report gives
-/// about 7,800 bytes for typical settings).
-const DEFAULT_MAX_PARAMS_JSON_BYTES: usize = 7_000;
+use std::time::Instant;
 
 /// `--wait`: follow the run until it ends.
 fn wait_arg() -> Arg {
@@ -86,50 +81,15 @@ pub(super) async fn trigger<F: Flow>(
     let graph = F::graph();
     // Params are checked before any AWS call.
     let typed: F::Params = flow_core::params::params_from_args(param_values(graph, matches))?;
-    let params = serde_json::to_value(&typed)?;
-    let limit = params_limit(args, graph, F::analysis());
-    let mut input = execution_input::<F::Params>(&params, None, limit)?;
     let given = tag_values(matches)?;
-    // An empty FLOW_SFN_DATASTORE gives none.
-    let datastore = args.datastore.as_deref().filter(|d| !d.is_empty());
-    if !given.is_empty() && datastore.is_none() {
-        bail!(
-            "--tag needs the datastore, where the run's tags are stored with it: set \
-             --datastore / FLOW_SFN_DATASTORE (or --stack)"
-        );
-    }
-    let tags = flow_core::tags::run_tags(&given);
-    input["tags"] = serde_json::to_value(&tags)?;
-    let run_id = new_run_id(matches)?;
-    let flow = DeployedFlow::find(args, &graph.name).await?;
-    if let Some(root) = datastore {
-        record_run::<F>(&flow, root, &run_id, &params, tags).await?;
-    }
-    let started = aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
-    note_if_not_on_alias(&flow, &started);
-    println!("{run_id}");
-    finish(&flow.clients, &flow.arn, &run_id, matches.get_flag("wait")).await
-}
-
-/// Writes the record of a run about to start, with its tags: its `start` task keeps the
-/// record it finds (as a resumed run's), so the run's `run.json` and `ctx.tags()` hold them.
-async fn record_run<F: Flow>(
-    flow: &DeployedFlow,
-    root: &str,
-    run_id: &RunId,
-    params: &serde_json::Value,
-    tags: flow_core::tags::Tags,
-) -> anyhow::Result<()> {
-    let root = S3Root::parse(root)?;
-    let graph = F::graph();
-    let store = RunStore::new(Arc::new(S3Store::new(&flow.clients, root)), &graph.name);
-    let mut record = store.new_run_record(run_id.clone(), params.clone(), "step-functions");
-    record.graph = Some(serde_json::to_value(graph)?);
-    record.tags = tags;
-    store
-        .claim_run(record, flow_core::datastore::RunIdTaken::KeepExisting)
+    let run = crate::Deployment::<F>::settled(args.clone())
+        .trigger_with(typed, Some(new_run_id(matches)?), given)
         .await?;
-    Ok(())
+    if let Some(started) = run.started() {
+        note_if_not_on_alias(run.state_machine(), started);
+    }
+    println!("{}", run.id());
+    finish(&run, matches.get_flag("wait")).await
 }
 
 /// Runs `resume`: prepares a new run in the datastore (its record, and a clone of every task
@@ -150,7 +110,7 @@ pub(super) async fn resume<F: Flow>(
         .as_deref()
         .map(S3Root::parse)
         .ok_or(ConfigError::Missing(DATASTORE))??;
-    let flow = DeployedFlow::find(args, &graph.name).await?;
+    let flow = crate::Deployment::<F>::settled(args.clone()).find().await?;
     let store = RunStore::new(Arc::new(S3Store::new(&flow.clients, root)), &graph.name);
     // The origin as the datastore has it: Step Functions forgets executions 90 days after
     // they end, the datastore does not.
@@ -175,7 +135,7 @@ pub(super) async fn resume<F: Flow>(
     let run_id = new_run_id(matches)?;
     let prepared = resume::prepare::<F>(&store, &plan, run_id.clone()).await?;
     let started = aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
-    note_if_not_on_alias(&flow, &started);
+    note_if_not_on_alias(&flow.name, &started);
     eprintln!(
         "resuming {origin} as a new run: {} finished task(s) cloned{}",
         prepared.cloned,
@@ -185,18 +145,19 @@ pub(super) async fn resume<F: Flow>(
             .unwrap_or_default()
     );
     println!("{run_id}");
-    finish(&flow.clients, &flow.arn, &run_id, matches.get_flag("wait")).await
+    let run = crate::Deployment::<F>::settled(args.clone()).started_run(flow, run_id, started);
+    finish(&run, matches.get_flag("wait")).await
 }
 
 /// Says so when a run started on the state machine's latest definition rather than on the
 /// version `create` published (a deployment made before versions were).
-fn note_if_not_on_alias(flow: &DeployedFlow, started: &StartedRun) {
+fn note_if_not_on_alias(state_machine: &str, started: &StartedRun) {
     if !started.on_alias {
         eprintln!(
             "note: state machine {} has no `{}` alias, so the run started on its latest \
              definition (which Step Functions may not have applied yet): run \
              `step-functions create` to publish a version",
-            flow.name,
+            state_machine,
             aws::deploy::LIVE_ALIAS
         );
     }
@@ -210,56 +171,30 @@ fn new_run_id(matches: &ArgMatches) -> anyhow::Result<RunId> {
     }
 }
 
-/// The params JSON limit for these settings, exactly when `create` settings are present.
-fn params_limit(args: &SfnArgs, graph: &FlowGraph, analysis: &Analysis) -> usize {
-    args.resolve(&graph.name)
-        .ok()
-        .and_then(|config| compile(graph, analysis, &config).ok())
-        .map_or(DEFAULT_MAX_PARAMS_JSON_BYTES, |d| {
-            d.report.max_params_json_bytes
-        })
-}
-
 /// With `--wait`, polls the run until it stops and reports how it ended.
-async fn finish(
-    clients: &AwsClients,
-    arn: &str,
-    run_id: &RunId,
-    wait: bool,
-) -> anyhow::Result<ExitCode> {
+async fn finish<F: Flow>(run: &DeployedRun<F>, wait: bool) -> anyhow::Result<ExitCode> {
     if !wait {
         return Ok(ExitCode::SUCCESS);
     }
     let started = Instant::now();
-    let mut delay = Duration::from_millis(200);
-    loop {
-        // This process started the run: DescribeExecution may not know it yet.
-        let aws::operate::RunDescription {
-            summary,
-            error,
-            cause,
-        } = aws::operate::describe_run(clients, arn, run_id.as_str(), JUST_STARTED).await?;
-        let status = summary.status;
-        // A run pending a redrive has stopped only for now.
-        if !matches!(
-            status,
-            ExecutionStatus::Running | ExecutionStatus::PendingRedrive
-        ) {
-            eprintln!(
-                "run {run_id} {} after {:.1} s",
-                status.as_str().to_lowercase(),
-                started.elapsed().as_secs_f64()
-            );
-            if status == ExecutionStatus::Succeeded {
-                return Ok(ExitCode::SUCCESS);
-            }
-            if let Some(error) = error {
-                eprintln!("error: {error}: {}", cause.unwrap_or_default());
-            }
-            eprintln!("see `step-functions status {run_id}` for which step failed and why");
-            return Ok(ExitCode::FAILURE);
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+    let aws::operate::RunDescription {
+        summary,
+        error,
+        cause,
+    } = run.wait().await?;
+    let run_id = run.id();
+    let status = summary.status;
+    eprintln!(
+        "run {run_id} {} after {:.1} s",
+        status.as_str().to_lowercase(),
+        started.elapsed().as_secs_f64()
+    );
+    if status == ExecutionStatus::Succeeded {
+        return Ok(ExitCode::SUCCESS);
     }
+    if let Some(error) = error {
+        eprintln!("error: {error}: {}", cause.unwrap_or_default());
+    }
+    eprintln!("see `step-functions status {run_id}` for which step failed and why");
+    Ok(ExitCode::FAILURE)
 }

@@ -3,7 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use flow_graph::{BatchOverrides, FlowGraph, Resources, Retry, StepOptions, StepSpec};
-use flow_sfn::{compile_graph, DeployConfig, Deployment, S3Root};
+use flow_sfn::compile::Deployment;
+use flow_sfn::{compile_graph, DeployConfig, S3Root};
 
 /// The settings every test compiles with.
 pub fn config() -> DeployConfig {
