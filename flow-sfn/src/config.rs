@@ -106,7 +106,12 @@ pub struct SfnArgs {
     pub aws_tags: Vec<String>,
     /// Deploy (or operate) the test branch NAME of the flow's project:
     /// `<project>.test.NAME.<Flow>` (needs `#[flow(project = "...")]`).
-    #[arg(long, env = "FLOW_SFN_BRANCH", value_name = "NAME", conflicts_with = "production")]
+    #[arg(
+        long,
+        env = "FLOW_SFN_BRANCH",
+        value_name = "NAME",
+        conflicts_with = "production"
+    )]
     pub branch: Option<String>,
     /// Deploy (or operate) the production branch of the flow's project:
     /// `<project>.prod.<Flow>`; without it or --branch, a project's flow is the user's own,
