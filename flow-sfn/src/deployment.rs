@@ -7,7 +7,8 @@ use crate::compile::{self, compile};
 use crate::config::{S3Root, SfnArgs};
 use crate::execution_input;
 use anyhow::{bail, Context};
-use aws_sdk_sfn::types::ExecutionStatus;
+/// A run's status on Step Functions (`RUNNING`, `SUCCEEDED`, `FAILED`, ...).
+pub use aws_sdk_sfn::types::ExecutionStatus;
 use clap::{Args, Command, FromArgMatches};
 use flow_core::client::Client;
 use flow_core::datastore::RunStore;
