@@ -420,3 +420,28 @@ impl<F: Flow> DeployedRun<F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_send<T: Send>(_: &T) {}
+
+    /// A program can spawn the operations on a multi-threaded runtime: their futures are
+    /// `Send`; compiling this is the test.
+    #[allow(dead_code)]
+    fn operations_are_send<F: Flow>(
+        deployment: &Deployment<F>,
+        run: &DeployedRun<F>,
+        params: F::Params,
+    ) {
+        is_send(&deployment.create());
+        is_send(&deployment.trigger(params));
+        is_send(&deployment.list_runs(None));
+        is_send(&deployment.delete());
+        is_send(&run.wait());
+        is_send(&run.status());
+        is_send(&run.terminate());
+        is_send(&run.client());
+    }
+}
