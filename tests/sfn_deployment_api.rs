@@ -1,6 +1,6 @@
 //! `flow_sfn::Deployment` on the emulator: the foreach example deployed, triggered, waited
-//! for, its end step's artifacts read from the S3 datastore, its runs listed and the flow
-//! deleted, entirely through the Rust API; and its errors: a missing setting names its
+//! for, its end step's artifacts read from the S3 datastore, resumed, its runs listed and the
+//! flow deleted, entirely through the Rust API; and its errors: a missing setting names its
 //! variable, and triggering a flow that is not deployed says to create it.
 
 #[path = "common/emulator.rs"]
@@ -96,11 +96,28 @@ fn deployment_api_creates_triggers_waits_reads_lists_and_deletes() {
             "{error}"
         );
 
-        let runs = deployment.list_runs(None).await.expect("list_runs");
+        // Resumed from `join`: `start` and the three `measure` tasks are cloned.
+        let resumed = deployment
+            .resume(run.id().clone(), Some("join"), None)
+            .await
+            .expect("resume");
+        assert_eq!(resumed.cloned, 4);
+        assert_eq!(resumed.resume_step.as_deref(), Some("join"));
+        let ended = resumed.run.wait().await.expect("wait for the resumed run");
         assert_eq!(
-            runs.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
-            vec![run.id().as_str()]
+            ended.summary.status,
+            ExecutionStatus::Succeeded,
+            "{ended:?}"
         );
+        let again = client.run(resumed.run.id()).await.unwrap();
+        assert_eq!(again.end_state().await.unwrap().lengths, vec![5, 6, 10]);
+
+        let runs = deployment.list_runs(None).await.expect("list_runs");
+        let mut listed: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+        listed.sort();
+        let mut expected = vec![run.id().as_str(), resumed.run.id().as_str()];
+        expected.sort();
+        assert_eq!(listed, expected);
         let failed = deployment
             .list_runs(Some(ExecutionStatus::Failed))
             .await

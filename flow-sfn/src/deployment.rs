@@ -4,8 +4,9 @@
 use crate::aws::operate::{RunDescription, RunSummary, StartedRun, JUST_STARTED, LOOKUP};
 use crate::aws::{self, bucket::require_bucket, deploy::Schedule, AwsClients, S3Store};
 use crate::compile::{self, compile};
-use crate::config::{S3Root, SfnArgs};
+use crate::config::{ConfigError, S3Root, SfnArgs, DATASTORE};
 use crate::execution_input;
+use crate::resume::{self, ResumePlan};
 use anyhow::{bail, Context};
 /// A run's status on Step Functions (`RUNNING`, `SUCCEEDED`, `FAILED`, ...).
 pub use aws_sdk_sfn::types::ExecutionStatus;
@@ -225,18 +226,52 @@ impl<F: Flow> Deployment<F> {
         })
     }
 
-    /// A run this process started on the deployed flow `flow` (`resume`).
-    pub(crate) fn started_run(
+    /// Starts a new run that clones every task of run `origin` that finished and runs the
+    /// rest (from `step` on, if given, even where they finished), as `step-functions
+    /// resume`: reads `origin` from the datastore (Step Functions forgets executions 90 days
+    /// after they end, the datastore does not); refused while `origin` is still running.
+    pub async fn resume(
         &self,
-        flow: Deployed<F>,
-        run_id: RunId,
-        started: StartedRun,
-    ) -> DeployedRun<F> {
-        DeployedRun {
-            flow,
-            run_id,
-            started: Some(started),
+        origin: RunId,
+        step: Option<&str>,
+        run_id: Option<RunId>,
+    ) -> anyhow::Result<Resumed<F>> {
+        let graph = F::graph();
+        let root = self
+            .args
+            .datastore
+            .as_deref()
+            .map(S3Root::parse)
+            .ok_or(ConfigError::Missing(DATASTORE))??;
+        let flow = self.find().await?;
+        let store = RunStore::new(Arc::new(S3Store::new(&flow.clients, root)), &graph.name);
+        let record = store.run(&origin).await?;
+        if let Some(execution) =
+            aws::operate::run_exists(&flow.clients, &flow.arn, origin.as_str(), LOOKUP).await?
+        {
+            if execution.status == ExecutionStatus::Running {
+                bail!(
+                    "run `{origin}` is still running: wait for it to finish, or stop it with \
+                     `step-functions terminate {origin}`, before resuming it"
+                );
+            }
         }
+        let plan = ResumePlan::new::<F>(record, step)?;
+        // The new run re-runs `start` only if it failed; it needs the same params then.
+        let limit = params_limit(&self.args, graph, F::analysis());
+        let input = execution_input::<F::Params>(&plan.origin.params, Some(&origin), limit)?;
+        let run_id = run_id.unwrap_or_else(RunId::generate);
+        let prepared = resume::prepare::<F>(&store, &plan, run_id.clone()).await?;
+        let started = aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
+        Ok(Resumed {
+            run: DeployedRun {
+                flow,
+                run_id,
+                started: Some(started),
+            },
+            cloned: prepared.cloned,
+            resume_step: plan.resume_step,
+        })
     }
 
     /// A run of the deployed flow by its id (not checked until asked about).
@@ -267,8 +302,18 @@ impl<F: Flow> Deployment<F> {
     }
 }
 
+/// What [`Deployment::resume`] started.
+pub struct Resumed<F> {
+    /// The new run.
+    pub run: DeployedRun<F>,
+    /// How many finished tasks of the origin it cloned.
+    pub cloned: usize,
+    /// The step from which every step runs again, if one was given.
+    pub resume_step: Option<String>,
+}
+
 /// The state machine name the settings give (default: the flow's name).
-pub(crate) fn state_machine_name(args: &SfnArgs, flow: &str) -> String {
+fn state_machine_name(args: &SfnArgs, flow: &str) -> String {
     args.state_machine
         .clone()
         .unwrap_or_else(|| flow.to_string())
@@ -285,7 +330,7 @@ pub(crate) fn compile_flow(
 }
 
 /// The params JSON limit for these settings, exactly when `create` settings are present.
-pub(crate) fn params_limit(args: &SfnArgs, graph: &FlowGraph, analysis: &Analysis) -> usize {
+fn params_limit(args: &SfnArgs, graph: &FlowGraph, analysis: &Analysis) -> usize {
     args.resolve(&graph.name)
         .ok()
         .and_then(|config| compile(graph, analysis, &config).ok())

@@ -2,21 +2,15 @@
 //! `--wait` follow it until it ends.
 
 use super::{run_id_arg, with_settings};
-use crate::aws::operate::{StartedRun, LOOKUP};
-use crate::aws::{self, S3Store};
-use crate::config::{ConfigError, S3Root, SfnArgs, DATASTORE};
-use crate::deployment::{params_limit, DeployedRun};
-use crate::execution_input;
-use crate::resume::{self, ResumePlan};
-use anyhow::bail;
+use crate::aws::{self, operate::StartedRun};
+use crate::config::SfnArgs;
+use crate::deployment::DeployedRun;
 use aws_sdk_sfn::types::ExecutionStatus;
 use clap::{Arg, ArgAction, ArgMatches, Command};
-use flow_core::datastore::RunStore;
 use flow_core::graph::FlowGraph;
 use flow_core::{Flow, RunId};
 use flow_local::cli::{param_args, param_values, tag_arg, tag_values};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// `--wait`: follow the run until it ends.
@@ -98,55 +92,30 @@ pub(super) async fn resume<F: Flow>(
     args: &SfnArgs,
     matches: &ArgMatches,
 ) -> anyhow::Result<ExitCode> {
-    let graph = F::graph();
     let origin = RunId::new(
         matches
             .get_one::<String>("run-id")
             .cloned()
             .unwrap_or_default(),
     )?;
-    let root = args
-        .datastore
-        .as_deref()
-        .map(S3Root::parse)
-        .ok_or(ConfigError::Missing(DATASTORE))??;
-    let flow = crate::Deployment::<F>::settled(args.clone()).find().await?;
-    let store = RunStore::new(Arc::new(S3Store::new(&flow.clients, root)), &graph.name);
-    // The origin as the datastore has it: Step Functions forgets executions 90 days after
-    // they end, the datastore does not.
-    let record = store.run(&origin).await?;
-    if let Some(execution) =
-        aws::operate::run_exists(&flow.clients, &flow.arn, origin.as_str(), LOOKUP).await?
-    {
-        if execution.status == ExecutionStatus::Running {
-            bail!(
-                "run `{origin}` is still running: wait for it to finish, or stop it with \
-                 `step-functions terminate {origin}`, before resuming it"
-            );
-        }
+    let step = matches.get_one::<String>("step").map(String::as_str);
+    let resumed = crate::Deployment::<F>::settled(args.clone())
+        .resume(origin.clone(), step, Some(new_run_id(matches)?))
+        .await?;
+    if let Some(started) = resumed.run.started() {
+        note_if_not_on_alias(resumed.run.state_machine(), started);
     }
-    let plan = ResumePlan::new::<F>(
-        record,
-        matches.get_one::<String>("step").map(String::as_str),
-    )?;
-    // The new run re-runs `start` only if it failed; it needs the same params then.
-    let limit = params_limit(args, graph, F::analysis());
-    let input = execution_input::<F::Params>(&plan.origin.params, Some(&origin), limit)?;
-    let run_id = new_run_id(matches)?;
-    let prepared = resume::prepare::<F>(&store, &plan, run_id.clone()).await?;
-    let started = aws::operate::start_run(&flow.clients, &flow.arn, &run_id, &input).await?;
-    note_if_not_on_alias(&flow.name, &started);
     eprintln!(
         "resuming {origin} as a new run: {} finished task(s) cloned{}",
-        prepared.cloned,
-        plan.resume_step
+        resumed.cloned,
+        resumed
+            .resume_step
             .as_deref()
             .map(|step| format!(", `{step}` and every step after it run again"))
             .unwrap_or_default()
     );
-    println!("{run_id}");
-    let run = crate::Deployment::<F>::settled(args.clone()).started_run(flow, run_id, started);
-    finish(&run, matches.get_flag("wait")).await
+    println!("{}", resumed.run.id());
+    finish(&resumed.run, matches.get_flag("wait")).await
 }
 
 /// Says so when a run started on the state machine's latest definition rather than on the
