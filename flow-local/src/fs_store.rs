@@ -60,7 +60,8 @@ impl Durability {
 struct SyncState {
     written: AtomicU64,
     synced: AtomicU64,
-    /// What the next flush syncs: the files written and the directories whose entries changed.
+    /// What the next flush syncs: the files written (and their directories) and the
+    /// directories made for them (their entries in their parents).
     pending: std::sync::Mutex<Pending>,
     lock: tokio::sync::Mutex<()>,
     /// Every path a flush synced, in order (for tests of what a flush covers).
@@ -204,10 +205,9 @@ impl FsStore {
             Durability::Always => sync_dir(dir)?,
             Durability::Batched => {
                 let mut pending = self.sync.pending.lock().expect("not poisoned");
+                // Its directory is synced too, found from the path when flushing (not held
+                // here: a 100,000-task run would hold it 100,000 times).
                 pending.files.insert(path.to_path_buf());
-                if !pending.dirs.contains(dir) {
-                    pending.dirs.insert(dir.to_path_buf());
-                }
             }
             Durability::Off => {}
         }
@@ -444,9 +444,16 @@ impl ObjectStore for FsStore {
         // Every write counted in `upto` is pending already (`after_write`).
         let upto = sync.written.load(Ordering::SeqCst);
         let taken = std::mem::take(&mut *sync.pending.lock().expect("not poisoned"));
+        let mut dirs = taken.dirs;
+        for file in &taken.files {
+            let dir = file.parent().expect("keys have a parent");
+            if !dirs.contains(dir) {
+                dirs.insert(dir.to_path_buf());
+            }
+        }
         let files: Vec<PathBuf> = taken.files.into_iter().collect();
         // Deepest first: a new directory's own entry before its parent's.
-        let mut dirs: Vec<PathBuf> = taken.dirs.into_iter().collect();
+        let mut dirs: Vec<PathBuf> = dirs.into_iter().collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
         #[cfg(test)]
         sync.synced_paths
