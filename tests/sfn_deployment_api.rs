@@ -118,6 +118,12 @@ fn deployment_api_creates_triggers_waits_reads_lists_and_deletes() {
         let mut expected = vec![run.id().as_str(), resumed.run.id().as_str()];
         expected.sort();
         assert_eq!(listed, expected);
+        // The same deployment built in code lists the same runs.
+        let built = Deployment::<MovieFlow>::builder()
+            .datastore(&aws.datastore)
+            .build();
+        let runs_again = built.list_runs(None).await.expect("list_runs (builder)");
+        assert_eq!(runs_again, runs);
         let failed = deployment
             .list_runs(Some(ExecutionStatus::Failed))
             .await

@@ -4,7 +4,10 @@
 use crate::aws::operate::{RunDescription, RunSummary, StartedRun, JUST_STARTED, LOOKUP};
 use crate::aws::{self, bucket::require_bucket, deploy::Schedule, AwsClients, S3Store};
 use crate::compile::{self, compile};
-use crate::config::{ConfigError, S3Root, SfnArgs, DATASTORE};
+use crate::config::{
+    ConfigError, S3Root, SfnArgs, DATASTORE, DEFAULT_CPU, DEFAULT_MAX_FOREACH_CONCURRENCY,
+    DEFAULT_MEMORY_MB,
+};
 use crate::execution_input;
 use crate::resume::{self, ResumePlan};
 use anyhow::{bail, Context};
@@ -64,6 +67,107 @@ impl<F> Clone for Deployment<F> {
     }
 }
 
+/// Builds a [`Deployment`] from settings given in code, starting from the commands'
+/// defaults (the `--cpu`, `--memory` and `--max-foreach-concurrency` defaults; nothing read
+/// from the environment):
+///
+/// ```no_run
+/// # fn demo<F: flow_core::Flow>() {
+/// let deployment = flow_sfn::Deployment::<F>::builder()
+///     .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/flows:latest")
+///     .job_queue("flows")
+///     .role_arn("arn:aws:iam::123456789012:role/flows-state-machine")
+///     .datastore("s3://my-bucket/flows")
+///     .region("us-east-1")
+///     .build();
+/// # let _ = deployment; }
+/// ```
+///
+/// Any other setting: [`settings`](Self::settings) gives the [`SfnArgs`] to change.
+pub struct DeploymentBuilder<F> {
+    args: SfnArgs,
+    flow: PhantomData<fn() -> F>,
+}
+
+impl<F> DeploymentBuilder<F> {
+    /// The commands' defaults, with no setting given.
+    fn new() -> Self {
+        DeploymentBuilder {
+            args: SfnArgs {
+                cpu: DEFAULT_CPU,
+                memory_mb: DEFAULT_MEMORY_MB,
+                max_foreach_concurrency: DEFAULT_MAX_FOREACH_CONCURRENCY,
+                ..SfnArgs::default()
+            },
+            flow: PhantomData,
+        }
+    }
+
+    /// The container image of the Batch jobs (`--image`).
+    pub fn image(mut self, image: impl Into<String>) -> Self {
+        self.args.image = Some(image.into());
+        self
+    }
+
+    /// The Batch job queue (`--job-queue`).
+    pub fn job_queue(mut self, queue: impl Into<String>) -> Self {
+        self.args.job_queue = Some(queue.into());
+        self
+    }
+
+    /// The IAM role the state machine runs as (`--role-arn`).
+    pub fn role_arn(mut self, arn: impl Into<String>) -> Self {
+        self.args.role_arn = Some(arn.into());
+        self
+    }
+
+    /// The S3 datastore root, `s3://bucket[/prefix]` (`--datastore`).
+    pub fn datastore(mut self, root: impl Into<String>) -> Self {
+        self.args.datastore = Some(root.into());
+        self
+    }
+
+    /// The AWS region (`--region`; default: the standard AWS configuration's).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.args.region = Some(region.into());
+        self
+    }
+
+    /// The state machine's name (`--state-machine`; default: the flow's).
+    pub fn state_machine(mut self, name: impl Into<String>) -> Self {
+        self.args.state_machine = Some(name.into());
+        self
+    }
+
+    /// The flow binary's file name inside the image (`--binary-name`; default: this
+    /// executable's).
+    pub fn binary_name(mut self, name: impl Into<String>) -> Self {
+        self.args.binary_name = Some(name.into());
+        self
+    }
+
+    /// The `step-functions infra` stack whose outputs give every setting not given here
+    /// (`--stack`).
+    pub fn stack(mut self, stack: impl Into<String>) -> Self {
+        self.args.stack = Some(stack.into());
+        self
+    }
+
+    /// Every setting, to change one this builder has no method for.
+    pub fn settings(&mut self) -> &mut SfnArgs {
+        &mut self.args
+    }
+
+    /// The deployment.
+    pub fn build(self) -> Deployment<F> {
+        Deployment {
+            args: self.args,
+            settled: false,
+            flow: PhantomData,
+        }
+    }
+}
+
 /// What [`Deployment::create`] deployed.
 #[derive(Debug, Clone)]
 pub struct Created {
@@ -82,6 +186,11 @@ impl<F: Flow> Deployment<F> {
             settled: false,
             flow: PhantomData,
         }
+    }
+
+    /// A builder of a deployment from settings given in code.
+    pub fn builder() -> DeploymentBuilder<F> {
+        DeploymentBuilder::new()
     }
 
     /// A deployment with the settings a command resolved: the stack's outputs filled in
@@ -488,5 +597,49 @@ mod tests {
         is_send(&run.status());
         is_send(&run.terminate());
         is_send(&run.client());
+    }
+
+    #[test]
+    fn the_builder_starts_from_the_commands_defaults_and_sets_what_it_is_given() {
+        let mut builder = DeploymentBuilder::<()>::new()
+            .image("img:1")
+            .job_queue("q")
+            .role_arn("arn:aws:iam::123456789012:role/r")
+            .datastore("s3://b/p")
+            .region("eu-west-1")
+            .state_machine("Named")
+            .binary_name("bin")
+            .stack("st");
+        builder.settings().production = true;
+        let args = builder.build().args;
+        // What clap gives with no flag (and none of these variables set).
+        let defaults = SfnArgs::from_arg_matches(
+            &SfnArgs::augment_args(Command::new("t"))
+                .no_binary_name(true)
+                .try_get_matches_from(std::iter::empty::<String>())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (args.cpu, args.memory_mb, args.max_foreach_concurrency),
+            (
+                defaults.cpu,
+                defaults.memory_mb,
+                defaults.max_foreach_concurrency
+            )
+        );
+        assert_eq!(args.image.as_deref(), Some("img:1"));
+        assert_eq!(args.job_queue.as_deref(), Some("q"));
+        assert_eq!(
+            args.role_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:role/r")
+        );
+        assert_eq!(args.datastore.as_deref(), Some("s3://b/p"));
+        assert_eq!(args.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(state_machine_name(&args, "Flow"), "Named");
+        assert_eq!(args.binary_name.as_deref(), Some("bin"));
+        assert_eq!(args.stack.as_deref(), Some("st"));
+        assert!(args.production);
+        assert_eq!(state_machine_name(&SfnArgs::default(), "Flow"), "Flow");
     }
 }

@@ -51,6 +51,6 @@ pub use compile::execution_input::{execution_input, ExecutionInputError};
 pub use compile::history_budget::{ExecutionBudget, MAX_HISTORY_EVENTS};
 pub use compile::{compile, compile_graph, CompileError, CompileReport};
 pub use config::{ConfigError, DeployConfig, S3Root, SfnArgs};
-pub use deployment::{Created, DeployedRun, Deployment, Resumed};
+pub use deployment::{Created, DeployedRun, Deployment, DeploymentBuilder, Resumed};
 pub use entry::{main, open_s3_store};
 pub use json::to_canonical_pretty;
