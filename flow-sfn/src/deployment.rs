@@ -178,8 +178,9 @@ pub struct Created {
 }
 
 impl<F: Flow> Deployment<F> {
-    /// A deployment with these settings (the `step-functions` flags, e.g.
-    /// `SfnArgs { image: Some(..), job_queue: Some(..), .. }`).
+    /// A deployment with these settings (the `step-functions` flags), taken as they are:
+    /// `SfnArgs::default()` has no `cpu` or `memory_mb`, so start from
+    /// [`builder`](Self::builder) for the commands' defaults.
     pub fn new(settings: SfnArgs) -> Self {
         Deployment {
             args: settings,
