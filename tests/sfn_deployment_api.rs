@@ -47,7 +47,7 @@ fn deployment_api_creates_triggers_waits_reads_lists_and_deletes() {
             Err(e) => e.to_string(),
         };
         assert!(
-            error.contains("`MovieFlow` does not exist") && error.contains("create"),
+            error.contains("`MovieFlow` does not exist") && error.contains("`Deployment::create`"),
             "{error}"
         );
 

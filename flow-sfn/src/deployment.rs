@@ -280,7 +280,14 @@ impl<F: Flow> Deployment<F> {
         let args = self.resolved(false).await?;
         let clients = aws::load(args.region.as_deref()).await?;
         let name = state_machine_name(&args, &F::graph().name);
-        let arn = aws::deploy::require_state_machine(&clients, &name).await?;
+        let arn = match aws::deploy::require_state_machine(&clients, &name).await {
+            Ok(arn) => arn,
+            // Called from Rust rather than by a command: say how to deploy from Rust too.
+            Err(e @ aws::AwsError::NotDeployed { .. }) if !self.settled => {
+                bail!("{e} (from Rust: `Deployment::create`)")
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(Deployed {
             args,
             clients,
