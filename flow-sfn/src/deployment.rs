@@ -153,6 +153,18 @@ impl<F> DeploymentBuilder<F> {
         self
     }
 
+    /// Deploys (or operates) the test branch `name` of the flow's project (`--branch`).
+    pub fn branch(mut self, name: impl Into<String>) -> Self {
+        self.args.branch = Some(name.into());
+        self
+    }
+
+    /// Deploys (or operates) the production branch of the flow's project (`--production`).
+    pub fn production(mut self) -> Self {
+        self.args.production = true;
+        self
+    }
+
     /// Every setting, to change one this builder has no method for.
     pub fn settings(&mut self) -> &mut SfnArgs {
         &mut self.args
@@ -618,7 +630,7 @@ mod tests {
             .state_machine("Named")
             .binary_name("bin")
             .stack("st");
-        builder.settings().production = true;
+        builder.settings().enable_triggers = true;
         let args = builder.build().args;
         // What clap gives with no flag (and none of these variables set).
         let defaults = SfnArgs::from_arg_matches(
@@ -647,7 +659,17 @@ mod tests {
         assert_eq!(state_machine_name(&args, "Flow"), "Named");
         assert_eq!(args.binary_name.as_deref(), Some("bin"));
         assert_eq!(args.stack.as_deref(), Some("st"));
-        assert!(args.production);
+        assert!(args.enable_triggers);
+        let branch = DeploymentBuilder::<()>::new().branch("b1").build().args;
+        assert_eq!(branch.branch.as_deref(), Some("b1"));
+        assert!(!branch.production);
+        assert!(
+            DeploymentBuilder::<()>::new()
+                .production()
+                .build()
+                .args
+                .production
+        );
         assert_eq!(state_machine_name(&SfnArgs::default(), "Flow"), "Flow");
     }
 }
