@@ -19,8 +19,22 @@ pub const FLOWRS_VERSION_TAG: &str = "flowrs_version";
 /// The git commit the flowrs library was built from, when its build knew it
 /// (`FLOW_GIT_COMMIT` set at build time).
 pub const GIT_COMMIT_TAG: &str = "git_commit";
+/// What started a run that Step Functions started without `step-functions trigger` (see
+/// [`start_task_tags`]): `trigger_on_finish:FLOW/RUN_ID`, `event:SOURCE` or
+/// [`STARTED_BY_EXECUTION`].
+pub const STARTED_BY_TAG: &str = "started_by";
+/// The `started_by` of a run whose execution input named neither an upstream run nor an
+/// event: the flow's schedule, or a `StartExecution` call (the console, an SDK). The start
+/// task is given only the input's `trigger` and `event`, so it cannot tell these apart.
+pub const STARTED_BY_EXECUTION: &str = "schedule_or_start_execution";
 /// Every system tag's key.
-pub const SYSTEM_TAG_KEYS: [&str; 4] = [USER_TAG, HOST_TAG, FLOWRS_VERSION_TAG, GIT_COMMIT_TAG];
+pub const SYSTEM_TAG_KEYS: [&str; 5] = [
+    USER_TAG,
+    HOST_TAG,
+    FLOWRS_VERSION_TAG,
+    GIT_COMMIT_TAG,
+    STARTED_BY_TAG,
+];
 
 /// The longest tag key, in bytes.
 pub const MAX_TAG_KEY_LEN: usize = 128;
@@ -121,6 +135,55 @@ pub fn system_tags() -> Tags {
     if let Some(host) = hostname() {
         tags.insert(HOST_TAG.into(), clean(&host));
     }
+    insert_build_tags(&mut tags);
+    tags
+}
+
+/// The system tags the `start` task records when it creates a run's record itself (a run
+/// that EventBridge or a `StartExecution` call started; `step-functions trigger` and
+/// `resume` write the record, with their own system tags, before the execution starts):
+/// `started_by` (the upstream run, the event's `source`, or [`STARTED_BY_EXECUTION`]), the
+/// host (`aws-batch:COMPUTE_ENVIRONMENT/JOB_ID` from the Batch job's environment, else the
+/// host name), the flowrs version and the git commit when known. No `user`: no person's
+/// name reaches the job.
+pub fn start_task_tags(
+    trigger: Option<&crate::Trigger>,
+    event: Option<&serde_json::Value>,
+) -> Tags {
+    start_task_tags_in(trigger, event, |var| std::env::var(var).ok())
+}
+
+/// [`start_task_tags`] with the environment read through `env`.
+fn start_task_tags_in(
+    trigger: Option<&crate::Trigger>,
+    event: Option<&serde_json::Value>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Tags {
+    let mut tags = Tags::new();
+    let started_by = match (trigger, event) {
+        (Some(trigger), _) => format!("trigger_on_finish:{}/{}", trigger.flow, trigger.run_id),
+        (None, Some(event)) => match event.get("source").and_then(serde_json::Value::as_str) {
+            Some(source) if !source.is_empty() => format!("event:{source}"),
+            _ => "event".to_string(),
+        },
+        (None, None) => STARTED_BY_EXECUTION.to_string(),
+    };
+    tags.insert(STARTED_BY_TAG.into(), clean(&started_by));
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
+    let host = match (var("AWS_BATCH_CE_NAME"), var("AWS_BATCH_JOB_ID")) {
+        (Some(ce), Some(job)) => Some(format!("aws-batch:{ce}/{job}")),
+        (None, Some(job)) => Some(format!("aws-batch:{job}")),
+        _ => hostname(),
+    };
+    if let Some(host) = host {
+        tags.insert(HOST_TAG.into(), clean(&host));
+    }
+    insert_build_tags(&mut tags);
+    tags
+}
+
+/// Adds the flowrs version, and the git commit when known at build time.
+fn insert_build_tags(tags: &mut Tags) {
     tags.insert(
         FLOWRS_VERSION_TAG.into(),
         env!("CARGO_PKG_VERSION").to_string(),
@@ -128,7 +191,6 @@ pub fn system_tags() -> Tags {
     if let Some(commit) = option_env!("FLOW_GIT_COMMIT").filter(|c| !c.is_empty()) {
         tags.insert(GIT_COMMIT_TAG.into(), clean(commit));
     }
-    tags
 }
 
 /// The machine's host name, from the environment or the kernel, without a dependency.

@@ -78,6 +78,10 @@ pub async fn run_step<F: Flow>(
         record.graph = Some(crate::runner::graph_json::<F>());
         record.trigger = request.trigger.clone();
         record.event = request.event.clone();
+        // What started the run, where it started and which build: a record that
+        // `step-functions trigger` or `resume` wrote first keeps its own tags (below).
+        record.tags =
+            flow_core::tags::start_task_tags(request.trigger.as_ref(), request.event.as_ref());
         // Batch may run the start job again: it finds the record its first attempt wrote.
         store.claim_run(record, RunIdTaken::KeepExisting).await?;
     }

@@ -81,3 +81,38 @@ fn a_filter_matches_only_runs_with_every_pair() {
     ));
     assert!(!matches_all(&tags, &[pair("owner", "recs")]));
 }
+
+#[test]
+fn the_start_task_tags_say_what_started_the_run_and_on_which_batch_job() {
+    let batch = |var: &str| match var {
+        "AWS_BATCH_CE_NAME" => Some("ce-spot".to_string()),
+        "AWS_BATCH_JOB_ID" => Some("job-1".to_string()),
+        _ => None,
+    };
+    let trigger = crate::Trigger::parse("UpstreamFlow/r-1").unwrap();
+    let tags = start_task_tags_in(Some(&trigger), None, batch);
+    assert_eq!(tags[STARTED_BY_TAG], "trigger_on_finish:UpstreamFlow/r-1");
+    assert_eq!(tags[HOST_TAG], "aws-batch:ce-spot/job-1");
+    assert_eq!(tags[FLOWRS_VERSION_TAG], env!("CARGO_PKG_VERSION"));
+    assert!(!tags.contains_key(USER_TAG), "{tags:?}");
+
+    let event = serde_json::json!({"source": "aws.s3", "detail-type": "Object Created"});
+    let tags = start_task_tags_in(None, Some(&event), batch);
+    assert_eq!(tags[STARTED_BY_TAG], "event:aws.s3");
+    let sourceless = serde_json::json!({"detail": {}});
+    assert_eq!(
+        start_task_tags_in(None, Some(&sourceless), batch)[STARTED_BY_TAG],
+        "event"
+    );
+
+    let only_job = |var: &str| (var == "AWS_BATCH_JOB_ID").then(|| "job-2".to_string());
+    let tags = start_task_tags_in(None, None, only_job);
+    assert_eq!(tags[STARTED_BY_TAG], STARTED_BY_EXECUTION);
+    assert_eq!(tags[HOST_TAG], "aws-batch:job-2");
+    // Every key is a system tag's, so none can be given by hand.
+    assert!(tags.keys().all(|k| SYSTEM_TAG_KEYS.contains(&k.as_str())));
+    assert_eq!(
+        user_tags(["started_by=me"]).unwrap_err(),
+        TagError::Reserved("started_by".into())
+    );
+}

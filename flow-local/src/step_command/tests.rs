@@ -124,3 +124,79 @@ async fn a_job_run_again_after_its_foreach_was_caught_leaves_the_item_list_in_pl
     let again = runs.task(&run, &fan).await.unwrap().unwrap();
     assert_eq!(again.attempts, caught.attempts);
 }
+
+async fn start_job(
+    store: &Arc<FsStore>,
+    run: &str,
+    trigger: Option<&str>,
+    event: Option<serde_json::Value>,
+) -> flow_core::datastore::RunRecord {
+    let request = StepRequest {
+        run_id: RunId::new(run).unwrap(),
+        step: "start".to_string(),
+        index: "0".to_string(),
+        origin_run_id: None,
+        params_json: Some("{}".to_string()),
+        trigger: trigger.map(|t| flow_core::Trigger::parse(t).unwrap()),
+        event,
+        attempt: 0,
+        capture_output: false,
+    };
+    let code = run_step::<Jobs>(store.clone(), request).await.unwrap();
+    assert_eq!(code, ExitCode::SUCCESS);
+    run_store(store)
+        .run(&RunId::new(run).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_start_task_records_what_started_a_run_it_creates() {
+    use flow_core::tags::{FLOWRS_VERSION_TAG, HOST_TAG, STARTED_BY_EXECUTION, STARTED_BY_TAG};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::new(dir.path()));
+    let tag = |record: &flow_core::datastore::RunRecord, key: &str| record.tags.get(key).cloned();
+
+    let triggered = start_job(&store, "r-up", Some("UpstreamFlow/r-1"), None).await;
+    assert_eq!(
+        tag(&triggered, STARTED_BY_TAG).as_deref(),
+        Some("trigger_on_finish:UpstreamFlow/r-1")
+    );
+    assert_eq!(
+        tag(&triggered, FLOWRS_VERSION_TAG).as_deref(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert!(tag(&triggered, HOST_TAG).is_some(), "{:?}", triggered.tags);
+
+    let event = serde_json::json!({"source": "aws.s3", "detail": {}});
+    let by_event = start_job(&store, "r-ev", None, Some(event)).await;
+    assert_eq!(
+        tag(&by_event, STARTED_BY_TAG).as_deref(),
+        Some("event:aws.s3")
+    );
+
+    let direct = start_job(&store, "r-direct", None, None).await;
+    assert_eq!(
+        tag(&direct, STARTED_BY_TAG).as_deref(),
+        Some(STARTED_BY_EXECUTION)
+    );
+}
+
+#[tokio::test]
+async fn the_start_task_keeps_the_tags_of_a_record_it_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::new(dir.path()));
+    let runs = run_store(&store);
+    let run = RunId::new("r-tagged").unwrap();
+    // What `step-functions trigger --tag team=recs` writes before the execution starts.
+    let params = serde_json::json!({"fail": false});
+    let mut record = runs.new_run_record(run.clone(), params, "step-functions");
+    record.tags = flow_core::tags::run_tags(&flow_core::tags::user_tags(["team=recs"]).unwrap());
+    let written = record.tags.clone();
+    runs.claim_run(record, RunIdTaken::KeepExisting)
+        .await
+        .unwrap();
+    let kept = start_job(&store, "r-tagged", None, None).await;
+    assert_eq!(kept.tags, written);
+    assert!(!kept.tags.contains_key(flow_core::tags::STARTED_BY_TAG));
+}
