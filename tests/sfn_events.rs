@@ -235,6 +235,17 @@ fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run()
     assert_eq!(end.numbers, vec![1, 2, 3, 4]);
     assert_eq!(end.results, vec![2, 4, 6, 8]);
     assert_eq!(end.key, "");
+    // Its start task recorded what started it and the Batch job it ran in.
+    assert_eq!(
+        record_a.tags.get("started_by"),
+        Some(&format!("trigger_on_finish:UpstreamFlow/{upstream}")),
+        "{record_a:?}"
+    );
+    assert!(
+        record_a.tags["host"].starts_with("aws-batch:")
+            && record_a.tags.contains_key("flowrs_version"),
+        "{record_a:?}"
+    );
 
     // (b) The upload under the prefix started a run with the key as its param, and the event.
     let (uploaded, record_b) =
@@ -251,6 +262,25 @@ fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run()
     assert_eq!(event["detail-type"], "Object Created");
     assert_eq!(event["detail"]["bucket"]["name"], INBOX);
     assert_eq!(record_b.trigger, None);
+    assert_eq!(
+        record_b.tags.get("started_by").map(String::as_str),
+        Some("event:aws.s3"),
+        "{record_b:?}"
+    );
+    // The system tags filter the listing like any tag.
+    let listed = aws.ok(
+        "downstream",
+        &[
+            "step-functions",
+            "list-runs",
+            "--tag",
+            "started_by=event:aws.s3",
+        ],
+    );
+    assert!(
+        listed.contains(&uploaded.run_id) && !listed.contains(&triggered.run_id),
+        "{listed}"
+    );
     let id = RunId::new(uploaded.run_id.clone()).unwrap();
     let end: DownstreamFlow = end_state(&aws, &id);
     assert_eq!(end.key, KEY);
@@ -267,6 +297,11 @@ fn upstream_success_s3_upload_and_a_failure_each_start_or_end_a_downstream_run()
     let error = record_c.error.clone().unwrap_or_default();
     assert!(error.contains("asked to fail on 2"), "{record_c:?}");
     assert!(record_c.finished_at_ms.is_some(), "{record_c:?}");
+    // `trigger` wrote its record, with its own system tags, and the start task kept it.
+    assert!(
+        record_c.tags.contains_key("flowrs_version") && !record_c.tags.contains_key("started_by"),
+        "{record_c:?}"
+    );
     let exited = states_exited(&aws, &failed.execution_arn);
     assert!(
         exited.iter().any(|s| s == "run-failed-hook"),
