@@ -38,6 +38,6 @@ pub(crate) mod task;
 pub use cli::{main, Cli};
 pub use fs_store::{Durability, FsStore};
 pub use progress::ProgressMode;
-pub use runner::{RunHandle, Runner, RunnerError, DEFAULT_JOIN_MEMORY};
+pub use runner::{RunHandle, Runner, RunnerError, SecretSource, DEFAULT_JOIN_MEMORY};
 pub use scheduler::RunError;
 pub use task::TaskError;

@@ -45,6 +45,22 @@ pub enum RunnerError {
     /// A step reads a secret the run was not given.
     #[error(transparent)]
     MissingSecret(#[from] flow_core::environment::MissingSecret),
+    /// The run's [`SecretSource`] could not give a secret a step reads.
+    #[error(
+        "step `{step}` reads secret `{name}` ({arn}), which {reason}; to run without it, pass \
+         --secret {name}=VALUE or a --secrets-file holding `{name}` (or the ARN), or \
+         Runner::secret(\"{name}\", value)"
+    )]
+    SecretUnavailable {
+        /// The first step that reads it.
+        step: String,
+        /// The variable it reads the secret from.
+        name: String,
+        /// The secret's ARN.
+        arn: String,
+        /// Why the source could not give it (never a value).
+        reason: String,
+    },
     /// `--step` names no step of the flow.
     #[error("flow `{flow}` has no step `{step}`; {hint}")]
     UnknownStep {
@@ -71,6 +87,17 @@ pub enum RunnerError {
     },
 }
 
+/// Where a local run gets the secrets its steps declare but were not given by value
+/// ([`Runner::secret`], `--secret`, `--secrets-file`): `flow_sfn::main` reads them from AWS
+/// Secrets Manager. Only the secrets the steps declare and the run was not given are asked
+/// for, each ARN once, all at once, before the run is stored.
+pub trait SecretSource: Send + Sync {
+    /// The value of the secret `arn`, or why it cannot be had, as a clause that completes
+    /// "secret `NAME` (ARN), which ...", e.g. "AWS Secrets Manager could not give:
+    /// GetSecretValue: ResourceNotFoundException: ...". It must never hold a value.
+    fn get(&self, arn: &str) -> futures::future::BoxFuture<'static, Result<String, String>>;
+}
+
 /// Configures and starts a local run of flow `F`.
 pub struct Runner<F: Flow> {
     store: Option<Arc<dyn ObjectStore>>,
@@ -82,6 +109,7 @@ pub struct Runner<F: Flow> {
     join_memory: u64,
     started_by: StartedBy,
     secrets: std::collections::BTreeMap<String, String>,
+    secret_source: Option<Arc<dyn SecretSource>>,
     _flow: PhantomData<fn() -> F>,
 }
 
@@ -127,6 +155,7 @@ impl<F: Flow> Runner<F> {
             join_memory: join_memory_from_env(),
             started_by: StartedBy::default(),
             secrets: Default::default(),
+            secret_source: None,
             _flow: PhantomData,
         }
     }
@@ -204,17 +233,56 @@ impl<F: Flow> Runner<F> {
     /// Gives the run a secret's value, by the variable a step reads it from
     /// (`secrets(DB = "arn:...")`, `ctx.env("DB")`) or by its ARN. Steps on AWS Batch get
     /// their secrets from Secrets Manager instead; a local run needs every secret its steps
-    /// declare, or it does not start.
+    /// declare, given here or by its [`Runner::secret_source`], or it does not start. A value
+    /// given here wins over the source's.
     pub fn secret(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.secrets.insert(name.into(), value.into());
         self
     }
 
-    /// The steps' variables and secrets, checked before the run is stored.
-    fn environment(&self) -> Result<Arc<flow_core::environment::RunEnvironment>, RunnerError> {
+    /// Gets the secrets not given by [`Runner::secret`] from `source` (by ARN), before the
+    /// run is stored; one it cannot give fails the run before it starts.
+    pub fn secret_source(mut self, source: Arc<dyn SecretSource>) -> Self {
+        self.secret_source = Some(source);
+        self
+    }
+
+    /// The steps' variables and secrets, checked before the run is stored: the secrets not
+    /// given by value come from the secret source, each ARN once, concurrently.
+    async fn environment(
+        &self,
+    ) -> Result<Arc<flow_core::environment::RunEnvironment>, RunnerError> {
+        let graph = F::graph();
+        let mut secrets = self.secrets.clone();
+        if let Some(source) = &self.secret_source {
+            // ARN -> the first step that reads it and its variable there.
+            let mut wanted = std::collections::BTreeMap::<&str, (&str, &str)>::new();
+            for step in &graph.steps {
+                for (name, arn) in &step.options.secrets {
+                    if !secrets.contains_key(name) && !secrets.contains_key(arn) {
+                        wanted.entry(arn).or_insert((&step.name, name));
+                    }
+                }
+            }
+            let values = futures::future::join_all(wanted.keys().map(|arn| source.get(arn))).await;
+            for ((arn, (step, name)), value) in wanted.into_iter().zip(values) {
+                match value {
+                    Ok(value) => {
+                        secrets.insert(arn.to_string(), value);
+                    }
+                    Err(reason) => {
+                        return Err(RunnerError::SecretUnavailable {
+                            step: step.to_string(),
+                            name: name.to_string(),
+                            arn: arn.to_string(),
+                            reason,
+                        })
+                    }
+                }
+            }
+        }
         Ok(Arc::new(flow_core::environment::RunEnvironment::local(
-            F::graph(),
-            &self.secrets,
+            graph, &secrets,
         )?))
     }
 
@@ -229,7 +297,7 @@ impl<F: Flow> Runner<F> {
     /// Runs the flow to completion (or failure). Errors only when the run cannot start.
     pub async fn run(mut self) -> Result<RunHandle<F>, RunnerError> {
         crate::logs::install();
-        self.started_by.env = self.environment()?;
+        self.started_by.env = self.environment().await?;
         let store = self.run_store();
         let params = self.params.clone().unwrap_or_default();
         let params_json = serde_json::to_value(&params).expect("params serialize to JSON");
@@ -251,7 +319,7 @@ impl<F: Flow> Runner<F> {
         step: Option<String>,
     ) -> Result<RunHandle<F>, RunnerError> {
         crate::logs::install();
-        self.started_by.env = self.environment()?;
+        self.started_by.env = self.environment().await?;
         let store = self.run_store();
         let origin = match origin {
             Some(id) => store.run(&id).await?,

@@ -1,6 +1,7 @@
 //! The flow binary's entry point, `flow_sfn::main::<MyFlow>()`: flow-local's commands
 //! (`run`, `resume`, `runs`, `dump`, `logs`, `show`, `check`, `step`) plus `step-functions`,
-//! with `s3://` datastores readable by every command.
+//! with `s3://` datastores readable by every command, and the secrets a local run was not
+//! given by value read from AWS Secrets Manager ([`crate::secrets`]).
 
 use crate::aws::S3Store;
 use crate::cli::{run_step_functions_command, step_functions_command_for};
@@ -28,6 +29,7 @@ pub fn main<F: flow_core::Flow>() -> ExitCode {
                 }
             })
         }))
+        .secret_source(Arc::new(crate::secrets::SecretsManagerSource::new()))
         .subcommand(
             step_functions_command_for(F::graph()),
             run_step_functions_command::<F>,

@@ -45,6 +45,7 @@ mod entry;
 pub mod infra;
 mod json;
 pub mod resume;
+pub mod secrets;
 
 pub use cli::{run_step_functions_command, step_functions_command, step_functions_command_for};
 pub use compile::execution_input::{execution_input, ExecutionInputError};

@@ -41,6 +41,7 @@ type Handler = Box<dyn Fn(&ArgMatches) -> anyhow::Result<ExitCode>>;
 /// The command line of a flow binary, extensible with more subcommands and datastores.
 pub struct Cli<F: Flow> {
     openers: Vec<StoreOpener>,
+    secret_source: Option<Arc<dyn crate::SecretSource>>,
     extra: Vec<(Command, Handler)>,
     _flow: PhantomData<fn() -> F>,
 }
@@ -61,6 +62,7 @@ impl<F: Flow> Cli<F> {
     pub fn new() -> Self {
         Cli {
             openers: Vec::new(),
+            secret_source: None,
             extra: Vec::new(),
             _flow: PhantomData,
         }
@@ -69,6 +71,13 @@ impl<F: Flow> Cli<F> {
     /// Adds a datastore backend for roots with a scheme (e.g. `s3://`).
     pub fn store_opener(mut self, opener: StoreOpener) -> Self {
         self.openers.push(opener);
+        self
+    }
+
+    /// Gets the secrets `run` and `resume` were not given by `--secret`/`--secrets-file` from
+    /// `source` (see [`crate::SecretSource`]).
+    pub fn secret_source(mut self, source: Arc<dyn crate::SecretSource>) -> Self {
+        self.secret_source = Some(source);
         self
     }
 
@@ -149,8 +158,8 @@ impl<F: Flow> Cli<F> {
     async fn local(&self, name: &str, sub: &ArgMatches) -> anyhow::Result<ExitCode> {
         let openers = self.openers.as_slice();
         match name {
-            "run" => run::run::<F>(openers, sub).await,
-            "resume" => run::resume::<F>(openers, sub).await,
+            "run" => run::run::<F>(openers, self.secret_source.clone(), sub).await,
+            "resume" => run::resume::<F>(openers, self.secret_source.clone(), sub).await,
             "runs" => inspect::runs::<F>(openers, sub).await,
             "dump" => inspect::dump::<F>(openers, sub).await,
             "logs" => inspect::logs::<F>(openers, sub).await,

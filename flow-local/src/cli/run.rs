@@ -52,7 +52,8 @@ pub(super) fn run_command(graph: &FlowGraph) -> Command {
 }
 
 /// `--secret NAME=VALUE` and `--secrets-file FILE`: the values of the secrets the steps
-/// declare, for a local run (on AWS Batch they come from Secrets Manager).
+/// declare, for a local run (on AWS Batch they come from Secrets Manager; a flow binary built
+/// on `flow_sfn::main` reads the secrets not given here from Secrets Manager too).
 fn secret_args() -> [Arg; 2] {
     [
         Arg::new("secret")
@@ -61,7 +62,8 @@ fn secret_args() -> [Arg; 2] {
             .action(clap::ArgAction::Append)
             .help(
                 "The value of a secret a step declares (secrets(...)), by its variable name \
-                 or ARN (repeatable; prefer --secrets-file, which keeps it out of `ps`)",
+                 or ARN (repeatable; prefer --secrets-file, which keeps it out of `ps`); \
+                 with flow_sfn::main, a secret not given is read from AWS Secrets Manager",
             ),
         Arg::new("secrets-file")
             .long("secrets-file")
@@ -176,6 +178,7 @@ pub(super) fn resume_command() -> Command {
 /// Runs `run`: a fresh run of `F` with the params given as flags.
 pub(super) async fn run<F: Flow>(
     openers: &[StoreOpener],
+    secret_source: Option<Arc<dyn crate::SecretSource>>,
     matches: &ArgMatches,
 ) -> anyhow::Result<ExitCode> {
     // Params and what started the run are checked before anything is stored or run.
@@ -197,6 +200,9 @@ pub(super) async fn run<F: Flow>(
     let mut runner = runner::<F>(matches, store.object_store().clone()).params(params);
     for (name, value) in secrets {
         runner = runner.secret(name, value);
+    }
+    if let Some(source) = secret_source {
+        runner = runner.secret_source(source);
     }
     for (key, value) in &tags {
         runner = runner.tag(key, value)?;
@@ -267,6 +273,7 @@ fn event_param_values(graph: &FlowGraph, event: &Value) -> anyhow::Result<Vec<(S
 /// Runs `resume`: a new run that clones what succeeded in the origin run.
 pub(super) async fn resume<F: Flow>(
     openers: &[StoreOpener],
+    secret_source: Option<Arc<dyn crate::SecretSource>>,
     matches: &ArgMatches,
 ) -> anyhow::Result<ExitCode> {
     let origin = matches
@@ -278,6 +285,9 @@ pub(super) async fn resume<F: Flow>(
     let mut runner = runner::<F>(matches, store.object_store().clone());
     for (name, value) in secrets {
         runner = runner.secret(name, value);
+    }
+    if let Some(source) = secret_source {
+        runner = runner.secret_source(source);
     }
     let handle = runner
         .resume(origin, matches.get_one::<String>("step").cloned())
