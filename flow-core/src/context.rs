@@ -97,7 +97,7 @@ impl<P> Ctx<P> {
     }
 
     /// The run's tags (`run --tag k=v`, `step-functions trigger --tag k=v`) and its system
-    /// tags (`user`, `host`, `flowrs_version`; see [`crate::tags`]).
+    /// tags (who and what started it: [`crate::tags::SYSTEM_TAG_KEYS`]).
     pub fn tags(&self) -> &crate::tags::Tags {
         &self.started_by.tags
     }
