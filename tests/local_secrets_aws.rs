@@ -1,8 +1,8 @@
 //! A local run of the team example (`flow_sfn::main`) reads the secret it was not given by
 //! value from Secrets Manager (the emulator's), through the standard AWS configuration; the
-//! value reaches no output and no stored file. A secret Secrets Manager does not hold fails
-//! the run before it starts, naming its ARN, the AWS error code and the offline
-//! alternatives, and stores nothing. A value given by `--secret` wins, and a run given
+//! value reaches no output and no stored file. A secret Secrets Manager does not hold, or
+//! holds as binary, fails the run before it starts, naming its ARN, the AWS error code (or
+//! SecretBinary) and the offline alternatives, and stores nothing. A value given by `--secret` wins, and a run given
 //! every secret by value makes no AWS call (its endpoint is a closed port).
 
 #[path = "common/emulator.rs"]
@@ -76,15 +76,19 @@ fn latest_end(dir: &Path) -> TeamFlow {
     })
 }
 
-/// Creates the team's secret in the emulator's Secrets Manager.
-fn create_secret(emulator: &Emulator) {
+/// Runs `code` (Python, with a `client` of the emulator's Secrets Manager and the team's
+/// secret's `name`) against the emulator.
+fn secretsmanager(emulator: &Emulator, code: &str) {
     let name = DB_PASSWORD_ARN.rsplit(':').next().unwrap();
     let out = Command::new(flow_test_support::tool("FLOW_MOTO_PYTHON"))
         .args([
             "-c",
-            "import boto3, os, sys; boto3.client('secretsmanager', \
-             region_name=os.environ['AWS_REGION'], endpoint_url=os.environ['AWS_ENDPOINT_URL'])\
-             .create_secret(Name=sys.argv[1], SecretString=sys.argv[2])",
+            &format!(
+                "import boto3, os, sys; client = boto3.client('secretsmanager', \
+                 region_name=os.environ['AWS_REGION'], \
+                 endpoint_url=os.environ['AWS_ENDPOINT_URL']); name = sys.argv[1]; \
+                 value = sys.argv[2]; {code}"
+            ),
             name,
             SECRET,
         ])
@@ -93,7 +97,7 @@ fn create_secret(emulator: &Emulator) {
         .expect("python runs");
     assert!(
         out.status.success(),
-        "create_secret: {}",
+        "{code}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
@@ -121,7 +125,29 @@ fn local_run_reads_its_secret_from_secrets_manager_and_shows_it_nowhere() {
     }
     assert_eq!(files(missing.path()), Vec::<PathBuf>::new(), "{said}");
 
-    create_secret(&emulator);
+    // A binary secret: a step reads text, so the run fails before it starts.
+    secretsmanager(
+        &emulator,
+        "client.create_secret(Name=name, SecretBinary=b'binary')",
+    );
+    let binary = tempfile::tempdir().unwrap();
+    let out = team_run(binary.path(), &env, &[]);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    for expected in [
+        DB_PASSWORD_ARN,
+        "SecretBinary",
+        "--secret DB_PASSWORD=VALUE",
+    ] {
+        assert!(said.contains(expected), "no `{expected}` in: {said}");
+    }
+    assert_eq!(files(binary.path()), Vec::<PathBuf>::new(), "{said}");
+
+    // Its current version as text.
+    secretsmanager(
+        &emulator,
+        "client.put_secret_value(SecretId=name, SecretString=value)",
+    );
 
     // The secret comes from Secrets Manager; its value is in no output or stored file.
     let dir = tempfile::tempdir().unwrap();
