@@ -179,3 +179,31 @@ async fn a_secret_the_source_cannot_give_fails_the_run_before_it_is_stored() {
     assert!(!message.contains("a-value-never-shown"), "{message}");
     assert!(!store.exists(), "the failed run stored something");
 }
+
+#[tokio::test]
+async fn resume_gets_its_secrets_from_the_source_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Recording::new(&[(SHARED_ARN, "four"), (OTHER_ARN, "seven!!")], 2);
+    let origin = Runner::<Reads>::new()
+        .datastore(dir.path())
+        .secret_source(first)
+        .run()
+        .await
+        .unwrap();
+    assert!(origin.succeeded(), "{:?}", origin.error());
+    let source = Recording::new(&[(SHARED_ARN, "twelve chars"), (OTHER_ARN, "x")], 2);
+    let resumed = Runner::<Reads>::new()
+        .datastore(dir.path())
+        .secret_source(source.clone())
+        .resume(Some(origin.id().clone()), Some("middle".into()))
+        .await
+        .unwrap();
+    assert!(resumed.succeeded(), "{:?}", resumed.error());
+    let end = resumed.end_state().await.unwrap();
+    // `start` was cloned from the origin; `middle` ran again with the source's values.
+    assert_eq!(
+        (end.first, end.second, end.other),
+        ("4".into(), "12".into(), "1".into())
+    );
+    assert_eq!(source.asked.lock().unwrap().len(), 2);
+}
