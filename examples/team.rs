@@ -8,8 +8,9 @@
 //! cargo run --example team -- step-functions trigger --branch exp --tag team=recs --wait
 //! ```
 //!
-//! Locally the secret's value comes from `--secret` or `--secrets-file`; on AWS Batch,
-//! from Secrets Manager (the job definition's `secrets`). The step never stores or prints
+//! Locally the secret's value comes from `--secret` or `--secrets-file`, or else from
+//! Secrets Manager with the standard AWS credentials; on AWS Batch, from Secrets Manager
+//! (the job definition's `secrets`). The step never stores or prints
 //! the value: only its length.
 
 use flow_core::prelude::*;
