@@ -4,7 +4,6 @@
 //! ```text
 //! <flow>/runs/<run>/run.json                                  run record (params, status, origin)
 //! <flow>/runs/<run>/steps/<step>/<index>/task.json            task record, written last: the commit point
-//! <flow>/runs/<run>/steps/<step>/tasks.seg                    or: the step's task records, appended (local stores)
 //! <flow>/runs/<run>/steps/<step>/<index>/foreach.json         JSON array of child index keys (foreach steps)
 //! <flow>/runs/<run>/steps/<step>/<index>/switch.json          {"next": "<step>"} (switch steps)
 //! <flow>/runs/<run>/steps/<step>/<index>/attempt-<n>.log      the attempt's log
@@ -61,12 +60,6 @@ impl Layout {
         format!("{}task.json", self.task_prefix(run, task))
     }
 
-    /// The append-only segment of a step's task records in a run, on stores that append
-    /// (the local one): one framed record per task, the commit point (`segment.rs`).
-    pub fn task_segment(&self, run: &RunId, step: &str) -> String {
-        format!("{}tasks.seg", self.step_prefix(run, step))
-    }
-
     /// The JSON array of child index keys a foreach task fans out over.
     pub fn foreach_items(&self, run: &RunId, task: &TaskId) -> String {
         format!("{}foreach.json", self.task_prefix(run, task))
@@ -112,10 +105,6 @@ mod tests {
             "MovieFlow/runs/r1/steps/start/0/foreach.json"
         );
         assert_eq!(l.blob("abcdef"), "MovieFlow/blobs/ab/abcdef");
-        assert_eq!(
-            l.task_segment(&run, "measure"),
-            "MovieFlow/runs/r1/steps/measure/tasks.seg"
-        );
         for key in [
             l.task_record(&run, &task),
             l.blob("abcdef"),

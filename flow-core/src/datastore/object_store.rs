@@ -56,38 +56,6 @@ pub trait ObjectStore: Send + Sync + Debug + 'static {
         Ok(())
     }
 
-    /// Whether [`ObjectStore::append`] is supported. A store that appends keeps a run's task
-    /// records in one append-only segment per step (`layout.rs`) instead of one object per
-    /// task; the others (S3) keep the default, `false`, and one `task.json` per task.
-    fn appends(&self) -> bool {
-        false
-    }
-
-    /// Appends `bytes` to the object at `key` (created empty if absent) in one write, so a
-    /// reader sees a prefix of the appends, at worst with the last one cut short (a killed
-    /// writer, a power loss before [`ObjectStore::flush`]). Only called when
-    /// [`ObjectStore::appends`] says so.
-    async fn append(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        let _ = bytes;
-        Err(StoreError::Io {
-            op: "append to",
-            key: key.to_string(),
-            root: self.root(),
-            source: "this store does not support appends".into(),
-        })
-    }
-
-    /// Reads an object from byte `offset` to its end (`None` if the key does not exist), for
-    /// reading an appended object as it grows. The default reads it whole.
-    async fn get_from(&self, key: &str, offset: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.get(key).await?.map(|bytes| {
-            let at = usize::try_from(offset)
-                .unwrap_or(usize::MAX)
-                .min(bytes.len());
-            bytes[at..].to_vec()
-        }))
-    }
-
     /// Removes what killed writers left under `prefix` (temporary files of a local store);
     /// returns how many were removed. Stores without such leftovers keep this default.
     async fn remove_leftovers(&self, _prefix: &str) -> Result<usize, StoreError> {
