@@ -5,14 +5,9 @@
 //! each secret with `GetSecretValue` by its ARN. No error it returns holds a value.
 
 use crate::aws::error::call_failed;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
-use aws_credential_types::provider::ProvideCredentials;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// A Secrets Manager client and where it sends requests (for messages).
@@ -38,37 +33,13 @@ impl SecretsManagerSource {
     async fn client(&self) -> Result<Arc<Client>, String> {
         self.client
             .get_or_init(|| async {
-                let config = aws_config::defaults(BehaviorVersion::latest())
-                    .timeout_config(
-                        TimeoutConfig::builder()
-                            .connect_timeout(Duration::from_secs(5))
-                            .operation_attempt_timeout(Duration::from_secs(20))
-                            .operation_timeout(Duration::from_secs(60))
-                            .build(),
-                    )
-                    .retry_config(RetryConfig::standard().with_max_attempts(3))
-                    .load()
-                    .await;
-                let region = config
-                    .region()
-                    .ok_or_else(|| crate::aws::AwsError::NoRegion.to_string())?
-                    .to_string();
-                let provider = config.credentials_provider().ok_or_else(|| {
-                    crate::aws::AwsError::NoCredentials("no credentials provider".into())
-                        .to_string()
-                })?;
-                provider
-                    .provide_credentials()
+                let checked = crate::aws::clients::load_config(None)
                     .await
-                    .map_err(|e| crate::aws::AwsError::NoCredentials(e.to_string()).to_string())?;
-                let endpoint = config
-                    .endpoint_url()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("the {region} region"));
+                    .map_err(|e| e.to_string())?;
                 Ok(Arc::new(Client {
-                    client: aws_sdk_secretsmanager::Client::new(&config),
-                    endpoint,
-                    region,
+                    client: aws_sdk_secretsmanager::Client::new(&checked.config),
+                    endpoint: checked.endpoint,
+                    region: checked.region,
                 }))
             })
             .await

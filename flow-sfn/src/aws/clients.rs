@@ -30,8 +30,20 @@ pub struct AwsClients {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Loads the shared AWS configuration and checks that it has a region and credentials.
-pub async fn load(region: Option<&str>) -> Result<AwsClients, AwsError> {
+/// The shared AWS configuration, checked to have a region and credentials, with where its
+/// requests go (for messages) and its region.
+pub struct Checked {
+    /// The configuration the service clients are built from.
+    pub config: SdkConfig,
+    /// Where requests go: the endpoint URL, or "the <region> region".
+    pub endpoint: String,
+    /// The region.
+    pub region: String,
+}
+
+/// Loads the shared AWS configuration (bounded timeouts and retries) and checks that it has
+/// a region and credentials.
+pub async fn load_config(region: Option<&str>) -> Result<Checked, AwsError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
@@ -58,6 +70,21 @@ pub async fn load(region: Option<&str>) -> Result<AwsClients, AwsError> {
         .endpoint_url()
         .map(str::to_string)
         .unwrap_or_else(|| format!("the {region} region"));
+    Ok(Checked {
+        config,
+        endpoint,
+        region,
+    })
+}
+
+/// Loads the shared AWS configuration ([`load_config`]) and the clients of the deploy and
+/// operate commands.
+pub async fn load(region: Option<&str>) -> Result<AwsClients, AwsError> {
+    let Checked {
+        config,
+        endpoint,
+        region,
+    } = load_config(region).await?;
     let s3_config = aws_sdk_s3::config::Builder::from(&config)
         // Emulators and custom endpoints serve buckets by path, not by virtual host.
         .force_path_style(config.endpoint_url().is_some())
