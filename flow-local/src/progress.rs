@@ -66,8 +66,7 @@ impl Progress {
 
     /// A task started. Costs one atomic add: the bar reads the count when it draws (at most
     /// 20 times a second), so a 100,000-task run formats nothing per task.
-    pub fn started(&self, task: &TaskId) {
-        let _ = task;
+    pub fn started(&self, _task: &TaskId) {
         if let Some(i) = &self.inner {
             i.running.fetch_add(1, Ordering::Relaxed);
         }

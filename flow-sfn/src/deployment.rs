@@ -289,7 +289,11 @@ impl<F: Flow> Deployment<F> {
     /// Connects to AWS and finds the deployed state machine; an error saying to run
     /// `create` when there is none.
     pub(crate) async fn find(&self) -> anyhow::Result<Deployed<F>> {
-        let args = self.resolved(false).await?;
+        self.find_with(self.resolved(false).await?).await
+    }
+
+    /// [`Deployment::find`] with settings already resolved.
+    async fn find_with(&self, args: SfnArgs) -> anyhow::Result<Deployed<F>> {
         let clients = aws::load(args.region.as_deref()).await?;
         let name = state_machine_name(&args, &F::graph().name);
         let arn = match aws::deploy::require_state_machine(&clients, &name).await {
@@ -323,11 +327,13 @@ impl<F: Flow> Deployment<F> {
         tags: flow_core::tags::Tags,
     ) -> anyhow::Result<DeployedRun<F>> {
         let graph = F::graph();
+        // The settings with the stack's outputs and the namespace (no AWS call without a stack).
+        let args = self.resolved(false).await?;
         let params = serde_json::to_value(&params)?;
-        let limit = params_limit(&self.args, graph, F::analysis());
+        let limit = params_limit(&args, graph, F::analysis());
         let mut input = execution_input::<F::Params>(&params, None, limit)?;
         // An empty FLOW_SFN_DATASTORE gives none.
-        if !tags.is_empty() && self.args.datastore.as_deref().is_none_or(str::is_empty) {
+        if !tags.is_empty() && args.datastore.as_deref().is_none_or(str::is_empty) {
             bail!(
                 "--tag needs the datastore, where the run's tags are stored with it: set \
                  --datastore / FLOW_SFN_DATASTORE (or --stack)"
@@ -336,7 +342,7 @@ impl<F: Flow> Deployment<F> {
         let tags = flow_core::tags::run_tags(&tags);
         input["tags"] = serde_json::to_value(&tags)?;
         let run_id = run_id.unwrap_or_else(RunId::generate);
-        let flow = self.find().await?;
+        let flow = self.find_with(args).await?;
         if let Some(store) = flow.run_store()? {
             let mut record = store.new_run_record(run_id.clone(), params, "step-functions");
             record.graph = Some(serde_json::to_value(graph)?);
@@ -366,14 +372,13 @@ impl<F: Flow> Deployment<F> {
         run_id: Option<RunId>,
     ) -> anyhow::Result<Resumed<F>> {
         let graph = F::graph();
-        let root = self
-            .args
-            .datastore
-            .as_deref()
-            .map(S3Root::parse)
-            .ok_or(ConfigError::Missing(DATASTORE))??;
-        let flow = self.find().await?;
-        let store = RunStore::new(Arc::new(S3Store::new(&flow.clients, root)), &graph.name);
+        // The settings with the stack's outputs and the namespace's datastore folder.
+        let args = self.resolved(false).await?;
+        if args.datastore.as_deref().is_none_or(str::is_empty) {
+            return Err(ConfigError::Missing(DATASTORE).into());
+        }
+        let flow = self.find_with(args).await?;
+        let store = flow.run_store()?.ok_or(ConfigError::Missing(DATASTORE))?;
         let record = store.run(&origin).await?;
         if let Some(execution) =
             aws::operate::run_exists(&flow.clients, &flow.arn, origin.as_str(), LOOKUP).await?
@@ -387,7 +392,7 @@ impl<F: Flow> Deployment<F> {
         }
         let plan = ResumePlan::new::<F>(record, step)?;
         // The new run re-runs `start` only if it failed; it needs the same params then.
-        let limit = params_limit(&self.args, graph, F::analysis());
+        let limit = params_limit(&flow.args, graph, F::analysis());
         let input = execution_input::<F::Params>(&plan.origin.params, Some(&origin), limit)?;
         let run_id = run_id.unwrap_or_else(RunId::generate);
         let prepared = resume::prepare::<F>(&store, &plan, run_id.clone()).await?;

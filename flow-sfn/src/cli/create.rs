@@ -202,21 +202,19 @@ fn deployer_policy(graph: &FlowGraph, args: &SfnArgs) -> anyhow::Result<Value> {
     let role = config.require_role_arn()?;
     let region = config.require_region()?;
     let (partition, account_id) = role_account(role)?;
-    let started_by_eventbridge = config.triggers_enabled
-        && (graph.schedule.is_some()
-            || !graph.trigger_on_finish.is_empty()
-            || !graph.event_triggers.is_empty());
-    let schedule_role_arn = match started_by_eventbridge {
-        true => Some(config.require_schedule_role_arn()?.to_string()),
-        false => None,
-    };
-    let scope = PolicyScope::new(
+    let mut scope = PolicyScope::new(
         graph,
         &config.state_machine_name,
         config.datastore.prefix(),
         config.compute,
         None,
     );
+    // A branch without --enable-triggers puts no schedule or trigger rule: no schedule role.
+    scope.scheduled &= config.triggers_enabled;
+    let schedule_role_arn = match scope.scheduled {
+        true => Some(config.require_schedule_role_arn()?.to_string()),
+        false => None,
+    };
     let account = AccountResources {
         partition,
         region: region.to_string(),
