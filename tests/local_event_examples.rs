@@ -1,6 +1,6 @@
 //! The event-driven example pair, run in-process through the Rust API: a run of `upstream`
 //! starts a run of `downstream` (as `trigger_on_finish` does on Step Functions), which reads
-//! the upstream run's artifacts; an S3 event fills `downstream`'s `key` param; a failing run
+//! the upstream run's artifacts; a failing run started with an event records the event and
 //! runs its `on_failure` hook; and `show` lists the triggers, hooks and limits.
 
 #[path = "../examples/downstream.rs"]

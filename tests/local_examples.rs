@@ -444,8 +444,7 @@ async fn resume() {
     );
 }
 
-/// `downstream` started by a run of `upstream` (as `trigger_on_finish` does): it reads the
-/// upstream run's numbers through `ctx.trigger()` and doubles them, two at a time.
+/// `team`: its step reads `MODE` from its `env`, its secret given by ARN, and the run's tags.
 #[tokio::test]
 async fn team() {
     // The step reads its env and the secret given by its ARN (never stored: only its length).
