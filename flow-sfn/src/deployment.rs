@@ -488,7 +488,7 @@ pub(crate) struct Deployed<F> {
 
 impl<F: Flow> Deployed<F> {
     /// The flow's runs in the S3 datastore, if the settings name one.
-    fn run_store(&self) -> anyhow::Result<Option<RunStore>> {
+    pub(crate) fn run_store(&self) -> anyhow::Result<Option<RunStore>> {
         let Some(root) = self.args.datastore.as_deref().filter(|d| !d.is_empty()) else {
             return Ok(None);
         };

@@ -8,7 +8,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Arg, ArgMatches, Command};
-use flow_core::datastore::{RunStore, TaskStatus};
+use flow_core::datastore::TaskStatus;
 use flow_core::{Flow, RunId};
 use flow_local::cli::{tag_arg, tag_filter, tags_cell, Column, RunsTable};
 use std::ffi::OsStr;
@@ -104,18 +104,29 @@ pub(super) async fn list_runs<F: Flow>(
     let status = matches.get_one::<ExecutionStatus>("status").cloned();
     let filter = tag_filter(matches)?;
     // Tags live in the runs' records: without the datastore there are none to show.
-    let store = match args.datastore.as_deref().filter(|d| !d.is_empty()) {
-        Some(root) => Some(RunStore::new(
-            crate::open_s3_store(root).await?,
-            &F::graph().name,
-        )),
+    let store = match flow.run_store()? {
         None if !filter.is_empty() => anyhow::bail!(
             "--tag needs the datastore, where the runs' tags are stored: set --datastore / \
              FLOW_SFN_DATASTORE (or --stack)"
         ),
-        None => None,
+        store => store,
     };
     let runs = aws::operate::list_runs(&flow.clients, &flow.arn, status).await?;
+    // A run whose `start` has not written its record yet (or that a schedule started before
+    // it did) has no tags. The records are read side by side, not one GET after another.
+    let mut reads = tokio::task::JoinSet::new();
+    for (i, run) in runs.iter().enumerate() {
+        if let (Some(store), Ok(id)) = (&store, RunId::new(run.run_id.clone())) {
+            let store = store.clone();
+            reads.spawn(async move { (i, store.run(&id).await.map(|r| r.tags)) });
+        }
+    }
+    let mut run_tags = vec![Default::default(); runs.len()];
+    while let Some(read) = reads.join_next().await {
+        if let (i, Ok(tags)) = read? {
+            run_tags[i] = tags;
+        }
+    }
     let mut table = RunsTable::new([
         Column::left("RUN_ID"),
         Column::left("STATUS").min_width(9),
@@ -124,13 +135,7 @@ pub(super) async fn list_runs<F: Flow>(
         Column::left("TAGS"),
     ]);
     let mut listed = 0;
-    for run in runs {
-        // A run whose `start` has not written its record yet (or that a schedule started
-        // before it did) has no tags.
-        let tags = match (&store, RunId::new(run.run_id.clone())) {
-            (Some(store), Ok(id)) => store.run(&id).await.map(|r| r.tags).unwrap_or_default(),
-            _ => Default::default(),
-        };
+    for (run, tags) in runs.into_iter().zip(run_tags) {
         if !filter.iter().all(|(k, v)| tags.get(k) == Some(v)) {
             continue;
         }
@@ -213,14 +218,14 @@ async fn status_report<F: Flow>(
     if let (true, Some(error)) = (failures.is_empty(), error) {
         writeln!(out, "failed: {error}: {}", cause.unwrap_or_default())?;
     }
-    let Some(root) = datastore else {
+    // The deployment's own clients and (namespaced) datastore: no second AWS config load.
+    let (Some(root), Some(store)) = (datastore.filter(|d| !d.is_empty()), flow.run_store()?) else {
         writeln!(
             out,
             "(set --datastore / FLOW_SFN_DATASTORE to see each step's tasks)"
         )?;
         return Ok(out);
     };
-    let store = RunStore::new(crate::open_s3_store(root).await?, &F::graph().name);
     let run = RunId::new(run_id.to_string())?;
     let Ok(record) = store.run(&run).await else {
         writeln!(out, "no tasks of this run in {root} yet")?;
