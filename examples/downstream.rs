@@ -16,13 +16,8 @@ mod upstream;
 
 use flow_core::client::Client;
 use flow_core::prelude::*;
-pub use upstream::UpstreamFlow;
-
-/// The upstream flow's params for `count` numbers.
-#[allow(dead_code)]
-pub fn upstream_params(count: u32) -> upstream::UpstreamParams {
-    upstream::UpstreamParams { count }
-}
+#[allow(unused_imports)]
+pub use upstream::{UpstreamFlow, UpstreamParams};
 
 /// Parameters of [`DownstreamFlow`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Params)]

@@ -17,7 +17,7 @@ async fn an_upstream_run_starts_the_downstream_flow_which_reads_its_artifacts() 
     let dir = tempfile::tempdir().unwrap();
     let up = Runner::<UpstreamFlow>::new()
         .datastore(dir.path())
-        .params(downstream::upstream_params(5))
+        .params(downstream::UpstreamParams { count: 5 })
         .run()
         .await
         .unwrap();

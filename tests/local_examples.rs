@@ -503,7 +503,8 @@ async fn nightly_report_then_nightly_publish() {
 
 #[tokio::test]
 async fn upstream_then_downstream() {
-    let (up, dir) = run_example::<downstream::UpstreamFlow>(downstream::upstream_params(4)).await;
+    let (up, dir) =
+        run_example::<downstream::UpstreamFlow>(downstream::UpstreamParams { count: 4 }).await;
     assert_eq!(up.end_state().await.unwrap().total, 10);
     let handle = Runner::<downstream::DownstreamFlow>::new()
         .datastore(dir.path())

@@ -11,7 +11,7 @@ mod emulator;
 #[path = "../examples/team.rs"]
 mod team;
 
-use emulator::{examples_dir, runtime, Emulator};
+use emulator::{runtime, Emulator};
 use flow_core::client::Client;
 use flow_local::FsStore;
 use std::path::{Path, PathBuf};
@@ -24,13 +24,7 @@ const SECRET: &str = "local-pw-Hq27xWm9Lr";
 
 /// Runs the team binary's `run` command in `dir` with `env`, storing runs in `dir/.flow`.
 fn team_run(dir: &Path, env: &[(&str, String)], extra: &[&str]) -> Output {
-    let bin = examples_dir().join("team");
-    assert!(
-        bin.exists(),
-        "example binary {} is missing: run `cargo build --examples` first",
-        bin.display()
-    );
-    Command::new(bin)
+    Command::new(flow_test_support::example_binary("team"))
         .args(["run", "--quiet", "--datastore", ".flow"])
         .args(extra)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
