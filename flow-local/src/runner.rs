@@ -26,14 +26,14 @@ use std::time::{Duration, Instant};
 
 /// The default datastore directory, in the working directory.
 pub const DEFAULT_DATASTORE: &str = ".flow";
-/// The default limit on the items of one foreach. Metaflow's default, 100, guards a runtime
-/// that spends about 0.4 s per task; a local task here costs well under a millisecond, so
-/// 10,000 items run in about a second. 10,000 is also the most child executions a
-/// Distributed Map runs in parallel and the largest Batch array, so a fan-out that passes
-/// locally by default does not meet a platform limit on Step Functions first. The guard is
-/// for a foreach over the wrong field (a million rows instead of a hundred files), and is
-/// raised with `--max-num-splits`.
-pub const DEFAULT_MAX_NUM_SPLITS: usize = 10_000;
+/// The default limit on the items of one foreach: 1,000,000, so the fan-outs a local run
+/// handles (a local task costs well under a millisecond) run without a flag. Metaflow's
+/// default, 100, guards a runtime that spends about 0.4 s per task. The guard is for a
+/// foreach over the wrong field (a billion rows instead of a million files), and is raised
+/// or lowered with `--max-num-splits`. On Step Functions a Distributed Map runs at most
+/// 10,000 child executions in parallel and a Batch array holds at most 10,000 jobs, so a
+/// fan-out that passes locally may still meet a platform limit there.
+pub const DEFAULT_MAX_NUM_SPLITS: usize = 1_000_000;
 
 /// Why a run could not be started or resumed (a failing task is not this: see
 /// [`RunHandle::error`]).

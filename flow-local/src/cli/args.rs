@@ -80,7 +80,7 @@ pub(super) fn workers_args() -> [Arg; 2] {
             .value_name("N")
             .value_parser(clap::value_parser!(usize))
             .default_value(DEFAULT_MAX_NUM_SPLITS.to_string())
-            .help("Fail a foreach that fans out over more items than this"),
+            .help("Fail a foreach that fans out over more items than this (a guard against a foreach over the wrong field)"),
     ]
 }
 
