@@ -9,8 +9,16 @@ prerequisites first. What it does:
 2. Builds the flowrs twins (bench/flows, a cargo workspace of its own) with --release.
 3. Runs every shape --runs times per system, alternating the two systems (and which one
    goes first) so that machine noise spreads over both; each run is a fresh process in a
-   fresh temporary directory (empty datastore), timed wall-clock from spawn to exit.
-4. Checks each run: exit status 0 and every task's record in the run's datastore.
+   fresh directory under --dir (empty datastore), timed wall-clock from spawn to exit.
+   Each flow runs as a user runs it: `<binary> run --count N ...` with its progress output
+   on, on a pseudo-terminal (flowrs draws its live bar; --no-tty gives both systems a
+   file instead, where flowrs prints plain progress lines).
+   The flowrs-only shapes (foreach 10,000 and 100,000 items by default, and a foreach whose
+   `start` also sets a large field no later step names) run flowrs alone: Metaflow would take
+   hours. Their ratio is per task, against Metaflow's per-task figure from the largest
+   foreach it ran here.
+4. Checks each run: exit status 0 and every task's record in the run's datastore (flowrs:
+   read back through the binary's own `runs` and `dump` commands).
 5. Prints a Markdown table of medians, ratios, per-task overhead and peak memory.
 
 Exits 1 if any run failed, 2 on a setup error.
@@ -18,15 +26,18 @@ Exits 1 if any run failed, 2 on a setup error.
 
 import argparse
 import datetime
+import fcntl
 import json
 import os
 import platform
 import re
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 
@@ -46,13 +57,27 @@ class SetupError(Exception):
 class Shape:
     """One benchmark shape: the same flow in both systems, with its params."""
 
-    def __init__(self, name, flow, metaflow_class, params, tasks, runs):
+    def __init__(self, name, flow, metaflow_class, params, tasks, runs, flowrs_only=False):
         self.name = name
         self.runs = runs  # runs per system
         self.flow = flow  # bench/metaflow/<flow>.py and bench/flows binary <flow>
         self.metaflow_class = metaflow_class
-        self.params = params  # {"count": 100, "payload": 10}
+        self.params = params  # {"count": 100, "payload": 10}: each is a --flag of both twins
         self.tasks = tasks  # tasks one run executes (the same in both systems)
+        self.flowrs_only = flowrs_only  # too slow in Metaflow: flowrs runs it alone
+
+
+def counts_arg(text):
+    """'10000,100000' (underscores allowed) as [10000, 100000]; '' as []."""
+    out = []
+    for part in text.split(","):
+        part = part.strip().replace("_", "")
+        if part:
+            n = int(part)
+            if n < 1:
+                raise argparse.ArgumentTypeError(f"{part}: a count must be at least 1")
+            out.append(n)
+    return out
 
 
 def shapes(args):
@@ -73,6 +98,21 @@ def shapes(args):
             Shape("foreach 1000", "foreach", "BenchForeachFlow", {"payload": 0, "count": 1000}, 1003,
                   args.large_runs)
         )
+    # The common pattern at scale: the items list inherited by every task, a trivial body.
+    for count in args.flowrs_counts:
+        if any(s.name == f"foreach {count}" for s in out):
+            continue  # already run by both systems
+        out.append(
+            Shape(f"foreach {count}", "foreach", "BenchForeachFlow", {"payload": 0, "count": count},
+                  count + 3, args.flowrs_runs, flowrs_only=True)
+        )
+    # The same, with a field of --inherit-mib MiB set in start that no later step names.
+    for count in args.inherited_counts:
+        out.append(
+            Shape(f"foreach {count} + {args.inherit_mib} MiB inherited", "foreach", "BenchForeachFlow",
+                  {"payload": 0, "count": count, "inherit-mib": args.inherit_mib}, count + 3,
+                  args.inherited_runs, flowrs_only=True)
+        )
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
         names = {s.name for s in out}
@@ -80,7 +120,38 @@ def shapes(args):
         out = [s for s in out if any(w == s.name if w in names else w in s.name for w in wanted)]
         if not out:
             raise SetupError(f"--only {args.only!r} matches no shape")
+    if "metaflow" not in args.systems or "flowrs" not in args.systems:
+        only = args.systems[0]
+        out = [s for s in out if only == "flowrs" or not s.flowrs_only]
     return out
+
+
+def fs_type(path):
+    """The file system type of the mount holding `path` (longest mount point), from /proc."""
+    path = os.path.realpath(path)
+    best, kind = "", "unknown"
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                mnt = fields[1].replace("\\040", " ")
+                inside = path == mnt or path.startswith(mnt.rstrip("/") + "/")
+                if inside and len(mnt) >= len(best):
+                    best, kind = mnt, fields[2]
+    except OSError:
+        pass
+    return kind
+
+
+def default_runs_dir():
+    """The system's temporary directory, unless it is a tmpfs (memory, not a disk): then a
+    directory under the cache directory."""
+    tmp = tempfile.gettempdir()
+    if fs_type(tmp) in ("tmpfs", "ramfs"):
+        return os.path.join(cache_dir(), "runs")
+    return tmp
 
 
 def log(msg):
@@ -243,9 +314,45 @@ class RunResult:
         self.workdir = workdir
 
 
+def spawn(full, workdir, env, out, tty):
+    """Starts `full` with its stdout and stderr going to `out`: through a pseudo-terminal
+    (as on a user's terminal) when `tty`, else straight to the file. Returns the process and
+    the thread copying the terminal's output to `out` (None without a terminal)."""
+    if not tty:
+        proc = subprocess.Popen(full, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
+        return proc, None
+    master, slave = os.openpty()
+    # A terminal of 40 rows and 120 columns, so a progress bar has a width to draw in.
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = dict(env, TERM=env.get("TERM") or "xterm-256color")
+    try:
+        proc = subprocess.Popen(full, cwd=workdir, env=env, stdin=slave, stdout=slave, stderr=slave,
+                                start_new_session=True)
+    finally:
+        os.close(slave)
+
+    def drain():
+        # Read until every holder of the terminal has exited (EIO), so the child never
+        # blocks on a full terminal buffer.
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            out.write(data)
+        os.close(master)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    return proc, reader
+
+
 def run_once(system, shape, cmd, env, args):
     """Runs one flow in a fresh directory; returns a RunResult."""
-    workdir = tempfile.mkdtemp(prefix=f"flowrs-bench-{system}-")
+    workdir = tempfile.mkdtemp(prefix=f"flowrs-bench-{system}-", dir=args.dir)
     out_path = os.path.join(workdir, "output.log")
     time_path = os.path.join(workdir, "time.txt")
     use_time = os.access(TIME_BIN, os.X_OK) and not args.no_time_v
@@ -253,12 +360,11 @@ def run_once(system, shape, cmd, env, args):
     if system == "metaflow":
         env = dict(env, METAFLOW_DATASTORE_SYSROOT_LOCAL=workdir)
     with open(out_path, "wb") as out:
-        # Start every run with nothing waiting to be written back: flowrs's group commit is a
-        # syncfs, which would otherwise also flush what the previous run (often the other
-        # system's) wrote or deleted, and bill it to this run.
+        # Start every run with nothing waiting to be written back, so no run pays for the
+        # write-back of what the previous one (often the other system's) wrote or deleted.
         os.sync()
         start = time.perf_counter()
-        proc = subprocess.Popen(full, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc, reader = spawn(full, workdir, env, out, args.tty)
         sampler = TreeSampler(proc.pid)
         sampler.start()
         # wait4 gives this child's own rusage (its peak RSS, or that of the largest
@@ -268,6 +374,8 @@ def run_once(system, shape, cmd, env, args):
         proc.returncode = os.waitstatus_to_exitcode(status)
         sampler.stop.set()
         sampler.join()
+        if reader is not None:
+            reader.join(10)
     max_rss = rusage.ru_maxrss * 1024
     if use_time:
         try:
@@ -284,7 +392,7 @@ def run_once(system, shape, cmd, env, args):
     elif proc.returncode != 0:
         error = f"exit status {proc.returncode}"
     else:
-        error = check_datastore(system, shape, workdir)
+        error = check_datastore(system, shape, workdir, cmd)
     if error:
         error += f" (output: {out_path})"
     elif not args.keep:
@@ -311,15 +419,35 @@ def _wait4(proc, timeout):
     return waited["status"], waited["rusage"], killed
 
 
-def check_datastore(system, shape, workdir):
+def flowrs_task_records(workdir, binary):
+    """(tasks recorded as succeeded in the one run stored under workdir, None) or
+    (None, why not), read through the binary's `runs` and `dump` commands, so the check does
+    not depend on the datastore's layout."""
+    r = subprocess.run([binary, "runs"], cwd=workdir, capture_output=True, text=True)
+    rows = [line.split() for line in r.stdout.splitlines()[1:] if line.strip()]
+    if r.returncode != 0 or len(rows) != 1:
+        return None, f"`{os.path.basename(binary)} runs` listed {len(rows)} runs: {(r.stdout + r.stderr).strip()}"
+    run_id, status = rows[0][0], rows[0][1]
+    if status != "succeeded":
+        return None, f"run {run_id} is stored as {status}"
+    r = subprocess.run([binary, "dump", run_id], cwd=workdir, capture_output=True, text=True)
+    try:
+        dumped = json.loads(r.stdout)
+    except ValueError:
+        return None, f"`dump {run_id}` printed no JSON: {r.stderr.strip()}"
+    tasks = [t for step in dumped.get("steps", {}).values() for t in step]
+    return sum(1 for t in tasks if t.get("status") == "succeeded"), None
+
+
+def check_datastore(system, shape, workdir, cmd):
     """None if the run's datastore holds a finished record of every task, else why not."""
     if system == "flowrs":
         root = os.path.join(workdir, ".flow")
         if not os.path.isdir(root):
             return f"no datastore at {root}: the run persisted nothing"
-        records = 0
-        for _, _, files in os.walk(root):
-            records += files.count("task.json")
+        records, why = flowrs_task_records(workdir, cmd[cmd.index("run") - 1])
+        if why:
+            return why
     else:
         root = os.path.join(workdir, ".metaflow", shape.metaflow_class)
         if not os.path.isdir(root):
@@ -341,17 +469,25 @@ def check_datastore(system, shape, workdir):
     return None
 
 
+FLOWRS_DEFAULT_MAX_NUM_SPLITS = 1_000_000
+
+
 def commands(shape, python, bins, args):
-    """The Metaflow and flowrs command lines of one shape (same params, same workers)."""
-    splits = max(100, shape.params.get("count", 0))
+    """The Metaflow and flowrs command lines of one shape (same params, same workers).
+
+    flowrs runs as a user types it: `<binary> run --count N ... --max-workers W`, progress
+    on, the default datastore (.flow in the working directory); --max-num-splits only past
+    its default. Metaflow needs --max-num-splits past 100 items."""
+    count = shape.params.get("count", 0)
     params = []
     for k, v in shape.params.items():
         params += [f"--{k}", str(v)]
     mf = [python or "python3", os.path.join(METAFLOW_FLOWS_DIR, f"{shape.flow}.py"), "--no-pylint", "run"]
-    mf += ["--max-workers", str(args.max_workers), "--max-num-splits", str(splits)] + params
+    mf += ["--max-workers", str(args.max_workers), "--max-num-splits", str(max(100, count))] + params
     rs = [bins[shape.flow] if bins else shape.flow, "run"] + params
-    rs += ["--max-workers", str(args.max_workers), "--max-num-splits", str(splits)]
-    rs += ["--datastore", ".flow"]
+    rs += ["--max-workers", str(args.max_workers)]
+    if count > FLOWRS_DEFAULT_MAX_NUM_SPLITS:
+        rs += ["--max-num-splits", str(count)]
     return mf, rs
 
 
@@ -398,12 +534,27 @@ def fmt_s(x):
     return f"{x:.3f}" if x >= 0.1 else f"{x:.4f}"
 
 
-def fmt_task(x):
-    return f"{x * 1000:.1f} ms" if x >= 0.001 else f"{x * 1e6:.0f} µs"
+def fmt_us(seconds):
+    """Seconds as whole microseconds, with thousands separators."""
+    return f"{seconds * 1e6:,.0f}"
 
 
 def fmt_mib(b):
     return f"{b / 1024 / 1024:.0f}"
+
+
+def metaflow_reference(results, shapes_run):
+    """(per-task seconds, shape name) of Metaflow's largest foreach without a payload that
+    succeeded here: what the flowrs-only shapes' ratios are computed against. None if
+    Metaflow ran no foreach."""
+    best = None
+    for shape in shapes_run:
+        if shape.flowrs_only or shape.flow != "foreach" or shape.params.get("payload"):
+            continue
+        mf = [r.wall for r in results if r.shape is shape and r.system == "metaflow" and not r.error]
+        if mf and (best is None or shape.tasks > best[0].tasks):
+            best = (shape, statistics.median(mf) / shape.tasks)
+    return None if best is None else (best[1], best[0].name)
 
 
 def report(results, shapes_run, python, args, started, loads):
@@ -413,21 +564,39 @@ def report(results, shapes_run, python, args, started, loads):
     commit = output_of(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO_DIR) or "unknown"
     dirty = output_of(["git", "status", "--porcelain", "--", "flow-core", "flow-local",
                        "flow-macros", "flow-graph", "bench"], cwd=REPO_DIR)
+    both = len(args.systems) == 2
     lines.append(f"- date: {started.strftime('%Y-%m-%d %H:%M UTC')}")
     lines.append(f"- machine: {machine()}")
+    metaflow_versions = f"metaflow {mf_version} (Python {py_version})" if python else "metaflow not run"
     lines.append(
-        f"- versions: metaflow {mf_version} (Python {py_version}); "
+        f"- versions: {metaflow_versions}; "
         f"{output_of(['rustc', '--version'])}; flowrs commit {commit}"
         + (" (with uncommitted changes)" if dirty else "")
     )
+    runs_of = ", ".join(f"{s.runs} of {s.name}" for s in shapes_run if s.runs != args.runs)
     lines.append(
         f"- settings: {args.runs} runs per system and shape"
-        + ("" if args.no_large else f" ({args.large_runs} for foreach 1000)")
-        + (", alternating systems; " if len(args.systems) == 2 else f", {args.systems[0]} only; ")
+        + (f" ({runs_of})" if runs_of else "")
+        + (", alternating systems; " if both else f", {args.systems[0]} only; ")
         + f"--max-workers {args.max_workers}"
-        + (" for both" if len(args.systems) == 2 else "")
+        + (" for both" if both else "")
         + "; wall-clock of the whole process; "
-        "fresh temporary directory (empty datastore) and `sync` before each run"
+        f"a fresh directory (empty datastore) under {args.dir} ({fs_type(args.dir)}) "
+        "and `sync` before each run"
+    )
+    if "flowrs" in args.systems:
+        lines.append(
+            "- flowrs command line: `<bench/flows binary> run --count N [--payload MIB] "
+            f"[--inherit-mib MIB] --max-workers {args.max_workers}` in the run's directory "
+            "(default datastore .flow, default --max-num-splits)"
+        )
+    lines.append(
+        "- progress output: "
+        + (
+            "on, on a pseudo-terminal (flowrs draws its live bar, as on a user's terminal)"
+            if args.tty
+            else "on, into a file (not a terminal: flowrs prints plain progress lines)"
+        )
     )
     if loads:
         lines.append(
@@ -437,12 +606,14 @@ def report(results, shapes_run, python, args, started, loads):
         )
     lines.append("")
     lines.append(
-        "| shape | tasks | metaflow median s | flowrs median s | ratio (metaflow/flowrs) "
-        "| metaflow per task | flowrs per task | metaflow peak RSS MiB (largest process / all processes) "
-        "| flowrs peak RSS MiB |"
+        "| shape | tasks | metaflow median s | flowrs median s | metaflow per task µs "
+        "| flowrs per task µs | ratio per task (metaflow/flowrs) "
+        "| metaflow peak RSS MiB (largest process / all processes) | flowrs peak RSS MiB |"
     )
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    reference = metaflow_reference(results, shapes_run) if "metaflow" in args.systems else None
     summary = {}
+    borrowed = False
     for shape in shapes_run:
         mf = [r for r in results if r.shape is shape and r.system == "metaflow" and not r.error]
         rs = [r for r in results if r.shape is shape and r.system == "flowrs" and not r.error]
@@ -451,22 +622,34 @@ def report(results, shapes_run, python, args, started, loads):
             continue
         mf_wall = statistics.median(r.wall for r in mf) if mf else None
         rs_wall = statistics.median(r.wall for r in rs) if rs else None
-        ratio = mf_wall / rs_wall if mf and rs else None
+        mf_task = mf_wall / shape.tasks if mf else None
+        rs_task = rs_wall / shape.tasks if rs else None
+        mf_task_cell = fmt_us(mf_task) if mf else "-"
+        if shape.flowrs_only and reference:
+            mf_task = reference[0]
+            mf_task_cell = f"{fmt_us(mf_task)}*"
+            borrowed = True
+        ratio = mf_task / rs_task if mf_task and rs_task else None
         summary[shape.name] = {
             "tasks": shape.tasks,
+            "flowrs_only": shape.flowrs_only,
             "metaflow_walls_s": [r.wall for r in mf],
             "flowrs_walls_s": [r.wall for r in rs],
-            "ratio": ratio,
+            "metaflow_per_task_s": mf_task,
+            "metaflow_per_task_from": reference[1] if shape.flowrs_only and reference else shape.name,
+            "flowrs_per_task_s": rs_task,
+            "ratio_per_task": ratio,
+            "flowrs_peak_rss_bytes": max(r.max_rss for r in rs) if rs else None,
         }
-        missing = "failed" if None in (mf_wall, rs_wall) and len(args.systems) == 2 else "-"
+        missing = "failed" if both else "-"
         cells = [
             shape.name,
             str(shape.tasks),
-            fmt_s(mf_wall) if mf else missing,
+            fmt_s(mf_wall) if mf else ("not run" if shape.flowrs_only else missing),
             fmt_s(rs_wall) if rs else missing,
+            mf_task_cell,
+            fmt_us(rs_task) if rs else "-",
             f"{ratio:,.0f}x" if ratio else "-",
-            fmt_task(mf_wall / shape.tasks) if mf else "-",
-            fmt_task(rs_wall / shape.tasks) if rs else "-",
             f"{fmt_mib(max(r.max_rss for r in mf))} / {fmt_mib(max(r.tree_rss for r in mf))}" if mf else "-",
             fmt_mib(max(r.max_rss for r in rs)) if rs else "-",
         ]
@@ -478,6 +661,17 @@ def report(results, shapes_run, python, args, started, loads):
         "'largest process' from /usr/bin/time -v (wait4), 'all processes' the peak of the "
         f"sum over the process tree, sampled every {int(RSS_SAMPLE_INTERVAL_S * 1000)} ms."
     )
+    if borrowed:
+        lines.append(
+            f"\n\\* Metaflow did not run this shape (at its per-task cost it would take hours): "
+            f"the figure is its per-task time in `{reference[1]}` measured above, and the ratio "
+            "is per task against it."
+        )
+    elif any(s.flowrs_only for s in shapes_run) and "metaflow" in args.systems:
+        lines.append(
+            "\nMetaflow did not run the flowrs-only shapes, and no Metaflow foreach ran here to "
+            "compare them with per task."
+        )
     return "\n".join(lines), summary
 
 
@@ -490,7 +684,7 @@ def parse_args(argv):
         description="Time the same flows in Metaflow (subprocess per task) and flowrs "
         "(in-process), alternating the two, and print a Markdown table.",
     )
-    p.add_argument("--runs", type=int, default=5, help="runs per system and shape (default 5)")
+    p.add_argument("--runs", type=int, default=3, help="runs per system and shape (default 3)")
     p.add_argument(
         "--max-workers", type=int, default=2,
         help="parallel tasks, the same for both systems (default 2)",
@@ -505,8 +699,41 @@ def parse_args(argv):
         help="skip the 1,000-item foreach (Metaflow takes minutes per run on 2 cores)",
     )
     p.add_argument(
-        "--large-runs", type=int, default=3,
-        help="runs per system of the 1,000-item foreach (default 3)",
+        "--large-runs", type=int, default=1,
+        help="runs per system of the 1,000-item foreach (default 1: Metaflow takes minutes)",
+    )
+    p.add_argument(
+        "--flowrs-counts", type=counts_arg, default=counts_arg("10000,100000"), metavar="N,N",
+        help="item counts of the flowrs-only foreach shapes: the items list inherited by every "
+        "task, a trivial body; Metaflow would take hours (default 10000,100000; '' for none)",
+    )
+    p.add_argument(
+        "--flowrs-runs", type=int, default=3,
+        help="runs of each flowrs-only foreach shape (default 3)",
+    )
+    p.add_argument(
+        "--inherited-counts", type=counts_arg, default=counts_arg("1000"), metavar="N,N",
+        help="item counts of the flowrs-only foreach shapes whose start also sets a field of "
+        "--inherit-mib MiB that no later step names (default 1000; 100000 is the goal's shape, "
+        "'' for none)",
+    )
+    p.add_argument(
+        "--inherit-mib", type=int, default=50,
+        help="MiB of that inherited, unchanged field (default 50)",
+    )
+    p.add_argument(
+        "--inherited-runs", type=int, default=1,
+        help="runs of each inherited-field shape (default 1)",
+    )
+    p.add_argument(
+        "--dir", metavar="DIR",
+        help="where the runs' directories are made: a disk, as a user's project is (default: the "
+        "system's temporary directory, or the cache directory's runs/ if that is a tmpfs)",
+    )
+    p.add_argument(
+        "--no-tty", dest="tty", action="store_false",
+        help="give the runs a file as stdout and stderr, not a pseudo-terminal (flowrs then "
+        "prints plain progress lines instead of its live bar)",
     )
     p.add_argument(
         "--only", metavar="SUBSTRINGS",
@@ -526,8 +753,15 @@ def parse_args(argv):
         help="measure peak RSS through wait4 only, not /usr/bin/time -v",
     )
     args = p.parse_args(argv)
-    if min(args.runs, args.large_runs, args.max_workers) < 1:
-        p.error("--runs, --large-runs and --max-workers must be at least 1")
+    if min(args.runs, args.large_runs, args.max_workers, args.flowrs_runs, args.inherited_runs) < 1:
+        p.error("--runs, --large-runs, --flowrs-runs, --inherited-runs and --max-workers must be at least 1")
+    if args.inherit_mib < 0:
+        p.error("--inherit-mib must be 0 or more")
+    args.dir = os.path.abspath(args.dir or default_runs_dir())
+    try:
+        os.makedirs(args.dir, exist_ok=True)
+    except OSError as e:
+        p.error(f"--dir {args.dir}: {e}")
     args.systems = [x.strip() for x in args.systems.split(",") if x.strip()]
     if not args.systems or set(args.systems) - {"metaflow", "flowrs"}:
         p.error("--systems takes metaflow, flowrs or both, comma-separated")
@@ -554,6 +788,8 @@ def main(argv):
             # Alternate the systems, and which one goes first, so drifts hit both alike.
             order = [("metaflow", mf_cmd, mf_env), ("flowrs", rs_cmd, rs_env)]
             order = [o for o in order if o[0] in args.systems]
+            if shape.flowrs_only:
+                order = [o for o in order if o[0] == "flowrs"]
             if i % 2:
                 order.reverse()
             for system, cmd, env in order:
@@ -564,8 +800,9 @@ def main(argv):
                 results.append(r)
                 status = f"FAILED: {r.error}" if r.error else "ok"
                 log(
-                    f"{shape.name:<24} run {i + 1}/{shape.runs} {system:<8} "
-                    f"{r.wall:9.4f} s  {r.max_rss / 2**20:7.1f} MiB  {status}"
+                    f"{shape.name:<32} run {i + 1}/{shape.runs} {system:<8} "
+                    f"{r.wall:9.4f} s  {r.wall / shape.tasks * 1e6:9.0f} µs/task  "
+                    f"{r.max_rss / 2**20:7.1f} MiB  {status}"
                 )
     table, summary = report(results, todo, python, args, started, loads)
     print(table)

@@ -1,5 +1,10 @@
 //! Shape (b): a foreach over `--count` items (default 100), then a join. Twin of
 //! `bench/metaflow/foreach.py`.
+//!
+//! The common pattern of a large fan-out: the items list is a field of the flow, so every
+//! item inherits it, and the body is trivial. `--inherit-mib N` also gives `start` a field
+//! of `N` MiB that no later step names, so what a task costs can be measured against the
+//! size of the fields it inherits unchanged (e.g. `--count 100000 --inherit-mib 50`).
 
 use flow_core::prelude::*;
 
@@ -10,6 +15,8 @@ pub struct ForeachParams {
     pub count: usize,
     /// MiB of random bytes set in start and read in every item.
     pub payload: usize,
+    /// MiB of random bytes set in start that no later step reads or writes.
+    pub inherit_mib: usize,
 }
 
 impl Default for ForeachParams {
@@ -17,6 +24,7 @@ impl Default for ForeachParams {
         ForeachParams {
             count: 100,
             payload: 0,
+            inherit_mib: 0,
         }
     }
 }
@@ -28,6 +36,8 @@ pub struct BenchForeachFlow {
     pub blob: Vec<u8>,
     /// The payload's expected length.
     pub expected: usize,
+    /// Set in `start` (`--inherit-mib`), inherited by every later task, never named again.
+    pub inherited: Vec<u8>,
     /// The items fanned out over.
     pub elems: Vec<u64>,
     /// One item's result.
@@ -38,11 +48,12 @@ pub struct BenchForeachFlow {
 
 #[flow(params = ForeachParams)]
 impl BenchForeachFlow {
-    /// Sets the payload and the items.
+    /// Sets the payload, the inherited field and the items.
     #[step(foreach = elems, next = body)]
     fn start(&mut self, ctx: &Ctx<ForeachParams>) {
         self.blob = crate::payload(ctx.params.payload);
         self.expected = self.blob.len();
+        self.inherited = crate::other_random_bytes(ctx.params.inherit_mib);
         self.elems = (0..ctx.params.count as u64).collect();
     }
 

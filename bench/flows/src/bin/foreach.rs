@@ -1,4 +1,4 @@
-//! `foreach run [--payload MIB] [--max-workers N] ...`: the flowrs side of one benchmark shape.
+//! `foreach run [--count N] [--payload MIB] [--inherit-mib MIB] [--max-workers N] ...`: the flowrs side of one benchmark shape.
 
 fn main() -> std::process::ExitCode {
     flow_local::main::<flowrs_bench_flows::foreach::BenchForeachFlow>()
