@@ -201,6 +201,97 @@ pub fn field_type_names<T: Serialize>(
     state.serialize(FieldSplitter(TypeNames(Vec::new())))
 }
 
+/// Where one top-level field of a state lies: its name, its offset inside the state (`None`
+/// when the value serde hands over is not inside the state: built on the fly, or behind a
+/// pointer), its size and its Rust type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSlot {
+    /// The field's name, as serialized.
+    pub name: String,
+    /// Its offset from the start of the state, when it lies inside it.
+    pub offset: Option<usize>,
+    /// `size_of_val` of the value.
+    pub size: usize,
+    /// `std::any::type_name` of the value.
+    pub type_name: &'static str,
+}
+
+/// The place of each top-level field of `state`, in declaration order, as its `Serialize`
+/// hands the fields over (nothing is encoded).
+pub fn field_slots<T: Serialize>(state: &T) -> Result<Vec<FieldSlot>, ArtifactError> {
+    struct Slots {
+        state: (usize, usize),
+        out: Vec<FieldSlot>,
+    }
+    impl FieldEncoder for Slots {
+        type Out = Vec<FieldSlot>;
+        fn field<V: ?Sized + Serialize>(
+            &mut self,
+            key: &str,
+            value: &V,
+        ) -> Result<(), ArtifactError> {
+            let (at, size) = field_span(value);
+            let inside = at >= self.state.0 && at + size <= self.state.1;
+            self.out.push(FieldSlot {
+                name: key.to_string(),
+                offset: inside.then(|| at - self.state.0),
+                size,
+                type_name: std::any::type_name::<V>(),
+            });
+            Ok(())
+        }
+        fn finish(self) -> Self::Out {
+            self.out
+        }
+    }
+    let (start, size) = field_span(state);
+    state.serialize(FieldSplitter(Slots {
+        state: (start, start + size),
+        out: Vec::new(),
+    }))
+}
+
+/// Whether every slot in `expected` is where `state`'s `Serialize` hands that field over:
+/// same offset, size and type (fields not in `expected` are not checked). Allocates nothing.
+pub fn slots_match<T: Serialize>(state: &T, expected: &[FieldSlot]) -> bool {
+    struct Check<'a> {
+        state: usize,
+        expected: &'a [FieldSlot],
+        seen: usize,
+        ok: bool,
+    }
+    impl FieldEncoder for Check<'_> {
+        type Out = bool;
+        fn field<V: ?Sized + Serialize>(
+            &mut self,
+            key: &str,
+            value: &V,
+        ) -> Result<(), ArtifactError> {
+            if let Some(slot) = self.expected.iter().find(|s| s.name == key) {
+                let (at, size) = field_span(value);
+                let same = at.checked_sub(self.state) == slot.offset
+                    && size == slot.size
+                    && std::any::type_name::<V>() == slot.type_name;
+                self.ok &= same;
+                self.seen += 1;
+            }
+            Ok(())
+        }
+        fn finish(self) -> bool {
+            self.ok && self.seen == self.expected.len()
+        }
+    }
+    let (start, _) = field_span(state);
+    state
+        .serialize(FieldSplitter(Check {
+            state: start,
+            expected,
+            seen: 0,
+            ok: true,
+        }))
+        .unwrap_or(false)
+}
+
 /// Rebuilds a state from encoded fields (any order). Fields missing from `fields` fall back
 /// to `#[serde(default)]` where declared; unknown ones are ignored.
 pub fn decode_fields<T: DeserializeOwned>(

@@ -58,6 +58,9 @@ pub struct StepInput<F: Flow> {
     pub ctx: Ctx<F::Params>,
     /// For a join: the states of the branches it closes.
     pub inputs: Option<Inputs<F>>,
+    /// For a foreach body whose state starts without the fields it inherits: the state the
+    /// foreach left, which its item is read from.
+    pub fanned_from: Option<std::sync::Arc<F>>,
 }
 
 /// A prepared call of one step.

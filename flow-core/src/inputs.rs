@@ -5,12 +5,17 @@
 //! foreach body did not change is one buffer for all the items). A stored input is decoded
 //! when it is read and dropped after, so a join over many large states holds one of them
 //! at a time, not all of them.
+//!
+//! The input of a foreach item whose body left fields it inherited unchanged holds them
+//! not at all: they are the [`Inherited`] fields, held once for every item and lent to the
+//! input while the join reads it.
 
 use crate::artifacts::{
     decode_fields, decode_value, encode_field, encode_fields, field_json, ArtifactError,
 };
 use crate::datastore::error_chain;
 use crate::ids::TaskId;
+use crate::inherited::{Inherited, Lent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -33,6 +38,8 @@ pub struct Inputs<F> {
 pub struct Input<F> {
     task: TaskId,
     state: Held<F>,
+    /// The fields it inherited unchanged, when its state does not hold them.
+    inherited: Option<Arc<Inherited<F>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +83,7 @@ impl<F> Input<F> {
         Input {
             task,
             state: Held::State(state),
+            inherited: None,
         }
     }
 
@@ -84,6 +92,16 @@ impl<F> Input<F> {
         Input {
             task,
             state: Held::Stored(state),
+            inherited: None,
+        }
+    }
+
+    /// An input whose state (held as a state, or encoded) holds the `inherited` fields at
+    /// their default: their values are `inherited`'s, lent when the input is read.
+    pub fn inheriting(self, inherited: Arc<Inherited<F>>) -> Self {
+        Input {
+            inherited: Some(inherited),
+            ..self
         }
     }
 
@@ -105,15 +123,35 @@ impl<F: DeserializeOwned> Input<F> {
     ///
     /// When a stored state does not decode as `F` (the flow struct changed since the task
     /// ran); the message names the task and the field. A panic in a step fails its task.
-    pub fn state(&self) -> InputState<'_, F> {
+    pub fn state(&self) -> InputState<'_, F>
+    where
+        F: Clone + Default + Serialize,
+    {
+        let cannot = |e: ArtifactError| -> ! {
+            panic!("cannot read join input {}: {}", self.task, error_chain(&e))
+        };
+        let state = match (&self.state, &self.inherited) {
+            (Held::State(s), None) => StateRef::Borrowed(s),
+            (Held::Stored(stored), None) => {
+                StateRef::Owned(stored.decode().unwrap_or_else(|e| cannot(e)))
+            }
+            (held, Some(inherited)) => {
+                let hollow = match held {
+                    Held::State(s) => inherited.clone_state(s),
+                    Held::Stored(stored) => stored.decode().unwrap_or_else(|e| cannot(e)),
+                };
+                match inherited.lend(hollow) {
+                    Ok(lent) => StateRef::Lent(lent),
+                    // Another reader holds the inherited fields: decode them for this one.
+                    Err(hollow) => {
+                        StateRef::Owned(inherited.fill(&hollow).unwrap_or_else(|e| cannot(e)))
+                    }
+                }
+            }
+        };
         InputState {
             task: &self.task,
-            state: match &self.state {
-                Held::State(s) => StateRef::Borrowed(s),
-                Held::Stored(stored) => StateRef::Owned(stored.decode().unwrap_or_else(|e| {
-                    panic!("cannot read join input {}: {}", self.task, error_chain(&e))
-                })),
-            },
+            state,
         }
     }
 
@@ -122,7 +160,7 @@ impl<F: DeserializeOwned> Input<F> {
     where
         F: Serialize,
     {
-        match &self.state {
+        let mut fields: Vec<(String, Cow<'_, [u8]>)> = match &self.state {
             Held::State(state) => encode_fields(state)
                 .unwrap_or_default()
                 .into_iter()
@@ -133,15 +171,45 @@ impl<F: DeserializeOwned> Input<F> {
                 .iter()
                 .map(|(name, bytes)| (name.clone(), Cow::Borrowed(&bytes[..])))
                 .collect(),
+        };
+        if let Some(inherited) = &self.inherited {
+            for (name, bytes) in &mut fields {
+                if let Some(parent) = inherited.encoded_field(name) {
+                    *bytes = Cow::Borrowed(&parent[..]);
+                }
+            }
         }
+        fields
     }
 
-    fn into_state(self) -> F {
-        match self.state {
+    /// The encoded bytes of one field: the inherited value's, stored ones borrowed.
+    fn field_bytes(&self, name: &str) -> Result<Option<Cow<'_, [u8]>>, ArtifactError>
+    where
+        F: Serialize,
+    {
+        if let Some(parent) = self.inherited.as_ref().and_then(|i| i.encoded_field(name)) {
+            return Ok(Some(Cow::Borrowed(&parent[..])));
+        }
+        Ok(match &self.state {
+            Held::State(state) => encode_field(state, name)?.map(Cow::Owned),
+            Held::Stored(stored) => stored.field(name).map(Cow::Borrowed),
+        })
+    }
+
+    fn into_state(self) -> F
+    where
+        F: Clone + Default + Serialize,
+    {
+        let cannot = |e: ArtifactError| -> ! {
+            panic!("cannot read join input {}: {}", self.task, error_chain(&e))
+        };
+        let state = match self.state {
             Held::State(s) => s,
-            Held::Stored(stored) => stored.decode().unwrap_or_else(|e| {
-                panic!("cannot read join input {}: {}", self.task, error_chain(&e))
-            }),
+            Held::Stored(stored) => stored.decode().unwrap_or_else(|e| cannot(e)),
+        };
+        match &self.inherited {
+            None => state,
+            Some(inherited) => inherited.fill(&state).unwrap_or_else(|e| cannot(e)),
         }
     }
 }
@@ -158,6 +226,8 @@ pub struct InputState<'a, F> {
 enum StateRef<'a, F> {
     Borrowed(&'a F),
     Owned(F),
+    /// A state holding the inherited fields until it drops.
+    Lent(Lent<'a, F>),
 }
 
 impl<'a, F> InputState<'a, F> {
@@ -175,6 +245,7 @@ impl<'a, F> InputState<'a, F> {
         match this.state {
             StateRef::Borrowed(s) => s.clone(),
             StateRef::Owned(s) => s,
+            StateRef::Lent(lent) => lent.state().clone(),
         }
     }
 }
@@ -185,6 +256,7 @@ impl<F> Deref for InputState<'_, F> {
         match &self.state {
             StateRef::Borrowed(s) => s,
             StateRef::Owned(s) => s,
+            StateRef::Lent(lent) => lent.state(),
         }
     }
 }
@@ -245,7 +317,7 @@ impl<F> Inputs<F> {
     }
 }
 
-impl<F: DeserializeOwned> Inputs<F> {
+impl<F: Clone + Default + Serialize + DeserializeOwned> Inputs<F> {
     /// The branch states, in order. A stored input is decoded as the iterator reaches it and
     /// dropped with the item.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = InputState<'_, F>> + '_ {
@@ -271,7 +343,7 @@ impl<F: DeserializeOwned> Inputs<F> {
     }
 }
 
-impl<F: Serialize + DeserializeOwned> Inputs<F> {
+impl<F: Clone + Default + Serialize + DeserializeOwned> Inputs<F> {
     /// One artifact (a field of the flow struct, by name) of every input, in order, decoded
     /// on its own: an input held encoded decodes only that field's bytes. For a join that
     /// needs a small field of inputs that also carry a large one:
@@ -286,17 +358,10 @@ impl<F: Serialize + DeserializeOwned> Inputs<F> {
         self.inputs
             .iter()
             .map(|input| {
-                let encoded;
-                let bytes = match &input.state {
-                    Held::State(state) => {
-                        encoded = encode_field(state, name)?;
-                        encoded.as_deref()
-                    }
-                    Held::Stored(stored) => stored.field(name),
-                };
-                let bytes = bytes
+                let bytes = input
+                    .field_bytes(name)?
                     .ok_or_else(|| field_error(input, "the state has no such field".into()))?;
-                decode_value(bytes).map_err(|source| ArtifactError::Codec {
+                decode_value(&bytes).map_err(|source| ArtifactError::Codec {
                     field: name.to_string(),
                     what: format!(
                         "of join input {} is not a `{}`",
@@ -393,7 +458,7 @@ fn short(value: Option<Value>) -> String {
     }
 }
 
-impl<'a, F: DeserializeOwned> IntoIterator for &'a Inputs<F> {
+impl<'a, F: Clone + Default + Serialize + DeserializeOwned> IntoIterator for &'a Inputs<F> {
     type Item = InputState<'a, F>;
     type IntoIter =
         std::iter::Map<std::slice::Iter<'a, Input<F>>, fn(&'a Input<F>) -> InputState<'a, F>>;

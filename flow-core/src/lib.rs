@@ -35,6 +35,7 @@ pub mod datastore;
 pub mod environment;
 pub mod flow;
 pub mod ids;
+pub mod inherited;
 pub mod inputs;
 pub mod params;
 pub mod run_end;
@@ -59,6 +60,7 @@ pub use run_end::{RunEnd, RunOutcome};
 /// crate root holds only what flow authors use.
 pub mod backend {
     pub use crate::flow::{StepCall, StepInput, StepOutcome};
+    pub use crate::inherited::Inherited;
     pub use crate::inputs::{BlobCache, Input, StoredState};
 }
 pub use params::{NoParams, ParamError, Params};

@@ -5,7 +5,7 @@
 
 use crate::progress::Progress;
 use crate::task::{TaskError, TaskExecutor, TaskOutcome, TaskOutput};
-use flow_core::backend::{BlobCache, Input};
+use flow_core::backend::{BlobCache, Inherited, Input};
 use flow_core::datastore::TaskRecord;
 use flow_core::graph::{Analysis, FlowGraph, FrameKind, Transition};
 use flow_core::{Flow, IndexPath, Inputs, RunId, TaskId};
@@ -76,8 +76,9 @@ pub(crate) struct Scheduler<F: Flow> {
 /// A task's stored fields, by name.
 type Artifacts = std::collections::BTreeMap<String, flow_core::datastore::ArtifactRef>;
 
-/// A chain's last state and the record of the task that left it.
-type Chain<F> = Result<(F, TaskRecord), RunError>;
+/// A chain's last state, the record of the task that left it, and the fields that state
+/// holds at their default because they are inherited (a foreach item's).
+type Chain<F> = Result<(F, TaskRecord, Option<Arc<Inherited<F>>>), RunError>;
 
 impl<F: Flow> Scheduler<F> {
     /// A scheduler for the run `executor` runs tasks of, resuming `resume` if given.
@@ -114,9 +115,17 @@ impl<F: Flow> Scheduler<F> {
             .graph()
             .index_of(flow_core::graph::START)
             .expect("validated");
-        let (state, _) = self
+        let (state, _, _) = self
             .clone()
-            .chain(start, IndexPath::root(), F::default(), None, None, None)
+            .chain(
+                start,
+                IndexPath::root(),
+                F::default(),
+                None,
+                None,
+                None,
+                None,
+            )
             .await?;
         Ok(state)
     }
@@ -140,7 +149,7 @@ impl<F: Flow> Scheduler<F> {
         &self,
         step: usize,
         index: &IndexPath,
-        state: F,
+        (state, fanned_from): (F, Option<Arc<F>>),
         parent: Option<&Artifacts>,
         inputs: Option<Inputs<F>>,
     ) -> Result<TaskOutput<F>, RunError> {
@@ -170,7 +179,14 @@ impl<F: Flow> Scheduler<F> {
         let counts = self.foreach_counts(step, index);
         let outcome = self
             .executor
-            .run_task_from(spec, task.clone(), state, parent, inputs, counts)
+            .run_item_task(
+                spec,
+                task.clone(),
+                (state, fanned_from),
+                parent,
+                inputs,
+                counts,
+            )
             .await;
         match outcome {
             Ok(TaskOutcome::Succeeded(output) | TaskOutcome::Caught(output)) => {
@@ -205,7 +221,10 @@ impl<F: Flow> Scheduler<F> {
     }
 
     /// Runs steps from `step` until `stop_at` (a join closing the split the chain is inside,
-    /// not run here) or `end`; returns the last state and task.
+    /// not run here) or `end`; returns the last state and task. A foreach item's chain
+    /// starts from a state without the fields it `inherits`, filled in before a step that
+    /// may reach them.
+    #[allow(clippy::too_many_arguments)]
     fn chain(
         self: Arc<Self>,
         mut step: usize,
@@ -214,13 +233,38 @@ impl<F: Flow> Scheduler<F> {
         stop_at: Option<usize>,
         mut pending: Option<Inputs<F>>,
         from: Option<Arc<Artifacts>>,
+        item: Option<ItemStart<F>>,
     ) -> BoxFuture<'static, Chain<F>> {
         async move {
+            let (mut inherits, mut fanned_from) = match item {
+                Some(item) => (Some(item.inherited), Some(item.fanned_from)),
+                None => (None, None),
+            };
             let mut last: Option<TaskRecord> = None;
             loop {
                 if Some(step) == stop_at && pending.is_none() {
                     let last = last.expect("a branch runs at least one task");
-                    return Ok((state, last));
+                    return Ok((state, last, inherits));
+                }
+                if let Some(inherited) = &inherits {
+                    if self.reaches(step, &state, inherited) {
+                        state = match inherited.fill(&state) {
+                            Ok(filled) => filled,
+                            Err(source) => {
+                                let task = TaskId::new(
+                                    self.graph().steps[step].name.clone(),
+                                    index.clone(),
+                                );
+                                let error = flow_core::datastore::DatastoreError::Artifact {
+                                    run: self.executor.run_id.to_string(),
+                                    task: task.to_string(),
+                                    source,
+                                };
+                                return Err(self.fail(&task, TaskError::Datastore(error)));
+                            }
+                        };
+                        inherits = None;
+                    }
                 }
                 // What ran before this task is made durable before it starts (a group
                 // commit: one sync serves every task waiting, and none holds a worker).
@@ -235,11 +279,17 @@ impl<F: Flow> Scheduler<F> {
                     state: output,
                     record,
                 } = self
-                    .task(step, &index, state, parent, pending.take())
+                    .task(
+                        step,
+                        &index,
+                        (state, fanned_from.take()),
+                        parent,
+                        pending.take(),
+                    )
                     .await?;
                 let spec = &self.graph().steps[step];
                 let (next, next_state, next_inputs) = match &spec.transition {
-                    Transition::End => return Ok((output, record)),
+                    Transition::End => return Ok((output, record, inherits)),
                     Transition::Next(t) => (self.step_named(t), output, None),
                     Transition::Switch(_) => match &record.switch_next {
                         Some(next) => (self.step_named(next), output, None),
@@ -283,6 +333,20 @@ impl<F: Flow> Scheduler<F> {
         .boxed()
     }
 
+    /// Whether the task of `step` may reach the `inherited` fields that `state` lacks: any
+    /// step but a plain one (a foreach, switch or split reads the state whole when it
+    /// fans out or is stored), or one whose body may name them.
+    fn reaches(&self, step: usize, state: &F, inherited: &Inherited<F>) -> bool {
+        let spec = &self.graph().steps[step];
+        if !matches!(spec.transition, Transition::Next(_)) {
+            return true;
+        }
+        match state.step_field_spans(&spec.name) {
+            None => true,
+            Some(named) => inherited.reached_by(state, &named),
+        }
+    }
+
     /// The index of the step named `name`, a step of the validated graph.
     fn step_named(&self, name: &str) -> usize {
         self.graph().index_of(name).expect("validated")
@@ -304,8 +368,15 @@ impl<F: Flow> Scheduler<F> {
             .map(|t| {
                 let to = self.step_named(t);
                 let from = Some(from.clone());
-                self.clone()
-                    .chain(to, index.clone(), output.clone(), Some(join), None, from)
+                self.clone().chain(
+                    to,
+                    index.clone(),
+                    output.clone(),
+                    Some(join),
+                    None,
+                    from,
+                    None,
+                )
             })
             .collect();
         // Every branch runs at once; workers bound how many of their tasks run.
@@ -336,7 +407,24 @@ impl<F: Flow> Scheduler<F> {
         // does not hold 100,000 copies of the parent state. More items than workers are in
         // flight, so that items waiting for a group commit between two body steps share it,
         // as many as fit in a budget of parent copies.
-        let state_bytes: u64 = record.artifacts.values().map(|a| a.size).sum();
+        // What the items inherit unchanged is held once, not copied into each (not when
+        // resuming: a cloned item's state is whole).
+        let body_name = &self.graph().steps[body].name;
+        let output = Arc::new(output);
+        let inherited = match &self.resume {
+            None => output
+                .step_field_spans(body_name)
+                .and_then(|named| Inherited::new(&*output, &named))
+                .map(Arc::new),
+            Some(_) => None,
+        };
+        let inherits = |name: &String| inherited.as_ref().is_some_and(|i| i.inherits(name));
+        let state_bytes: u64 = record
+            .artifacts
+            .iter()
+            .filter(|(name, _)| !inherits(name))
+            .map(|(_, a)| a.size)
+            .sum();
         let mut window = items_in_flight(self.max_workers, state_bytes);
         // `max_concurrency` bounds this fan-out's items in flight, each from its first body
         // step to the join (a Map's MaxConcurrency); nested foreaches each have their own.
@@ -344,14 +432,30 @@ impl<F: Flow> Scheduler<F> {
             window = window.min(limit.max(1) as usize);
         }
         let from = Arc::new(record.artifacts.clone());
+        let output_ref = &output;
         let chains = futures::stream::iter(0..count)
             .map(|i| {
                 let from = Some(from.clone());
+                let (state, item) = match &inherited {
+                    Some(inherited) => match inherited.item_state() {
+                        Ok(state) => {
+                            let item = ItemStart {
+                                inherited: inherited.clone(),
+                                fanned_from: output_ref.clone(),
+                            };
+                            (state, Some(item))
+                        }
+                        Err(_) => (F::clone(output_ref), None),
+                    },
+                    None => (F::clone(output_ref), None),
+                };
                 self.clone()
-                    .chain(body, index.child(i), output.clone(), Some(join), None, from)
+                    .chain(body, index.child(i), state, Some(join), None, from, item)
             })
             .buffered(window);
         let inputs = self.gather(record, chains).await?;
+        // Every item is done: nothing else holds the foreach's state.
+        let output = Arc::try_unwrap(output).unwrap_or_else(|shared| F::clone(&shared));
         Ok((output, inputs))
     }
 
@@ -372,6 +476,14 @@ impl<F: Flow> Scheduler<F> {
         }
         Ok(Inputs::new(arrivals.finish()?))
     }
+}
+
+/// How a foreach item's chain starts when its state lacks the fields it inherits.
+struct ItemStart<F> {
+    /// Those fields.
+    inherited: Arc<Inherited<F>>,
+    /// The state the foreach left, which the item is read from.
+    fanned_from: Arc<F>,
 }
 
 /// The branches arriving at one join, in order. Each is held as its state while the states
@@ -404,7 +516,7 @@ impl<F: Flow> Arrivals<F> {
     /// Takes one branch's result. Every result is taken, even after a failure, so that no
     /// task is still running when the join gives up.
     async fn arrive(&mut self, scheduler: &Scheduler<F>, result: Chain<F>) {
-        let (state, record) = match result {
+        let (state, record, inherited) = match result {
             Ok(arrived) => arrived,
             Err(RunError::Stopped) => {
                 self.stopped = true;
@@ -418,20 +530,36 @@ impl<F: Flow> Arrivals<F> {
         if self.failure.is_some() || self.stopped {
             return;
         }
-        let bytes: u64 = record.artifacts.values().map(|a| a.size).sum();
+        // The inherited fields are held once for every input, not by each.
+        let inherits = |name: &String| inherited.as_ref().is_some_and(|i| i.inherits(name));
+        let bytes: u64 = record
+            .artifacts
+            .iter()
+            .filter(|(name, _)| !inherits(name))
+            .map(|(_, a)| a.size)
+            .sum();
+        let with = |input: Input<F>| match &inherited {
+            Some(inherited) => input.inheriting(inherited.clone()),
+            None => input,
+        };
         if self.held_bytes.saturating_add(bytes) <= self.budget {
             self.held_bytes += bytes;
-            self.inputs.push(Input::new(record.task, state));
+            self.inputs.push(with(Input::new(record.task, state)));
             return;
         }
         drop(state);
         let executor = &scheduler.executor;
         match executor
             .store
-            .load_stored(&executor.run_id, &record, &mut self.cache)
+            .load_stored_except(
+                &executor.run_id,
+                &record,
+                &mut self.cache,
+                inherited.as_deref(),
+            )
             .await
         {
-            Ok(stored) => self.inputs.push(Input::stored(record.task, stored)),
+            Ok(stored) => self.inputs.push(with(Input::stored(record.task, stored))),
             Err(e) => {
                 let error = scheduler.fail(&record.task, TaskError::Datastore(e));
                 self.failure.get_or_insert(error);

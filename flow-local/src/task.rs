@@ -185,18 +185,20 @@ impl<F: Flow> TaskExecutor<F> {
         inputs: Option<Inputs<F>>,
         foreach_counts: Vec<usize>,
     ) -> Result<TaskOutcome<F>, TaskError> {
-        self.run_task_from(spec, task, input, None, inputs, foreach_counts)
+        self.run_item_task(spec, task, (input, None), None, inputs, foreach_counts)
             .await
     }
 
     /// [`TaskExecutor::run_task`] on the state a committed task left, its artifacts
     /// `parent`: the fields the step does not name are not stored again (see
-    /// [`RunStore::save_state_from`]).
-    pub async fn run_task_from(
+    /// [`RunStore::save_state_from`]). The first task of a foreach item whose state starts
+    /// without the fields it inherits reads its item from `fanned_from`, the state the
+    /// foreach left.
+    pub async fn run_item_task(
         &self,
         spec: &StepSpec,
         task: TaskId,
-        input: F,
+        (input, fanned_from): (F, Option<Arc<F>>),
         parent: Option<&BTreeMap<String, ArtifactRef>>,
         inputs: Option<Inputs<F>>,
         foreach_counts: Vec<usize>,
@@ -205,7 +207,7 @@ impl<F: Flow> TaskExecutor<F> {
         let run = self.run_attempts(
             spec,
             task,
-            (input, from),
+            (input, from, fanned_from),
             inputs,
             foreach_counts,
             Attempts::All,
@@ -234,7 +236,7 @@ impl<F: Flow> TaskExecutor<F> {
         self.run_attempts(
             spec,
             task,
-            (input, Parent(None)),
+            (input, Parent(None), None),
             inputs,
             foreach_counts,
             attempts,
@@ -247,7 +249,7 @@ impl<F: Flow> TaskExecutor<F> {
         &self,
         spec: &StepSpec,
         task: TaskId,
-        (input, parent): (F, Parent<'_>),
+        (input, parent, fanned_from): (F, Parent<'_>, Option<Arc<F>>),
         inputs: Option<Inputs<F>>,
         foreach_counts: Vec<usize>,
         attempts: Attempts,
@@ -303,6 +305,7 @@ impl<F: Flow> TaskExecutor<F> {
                 StepInput {
                     ctx,
                     inputs: this_inputs,
+                    fanned_from: fanned_from.clone(),
                 },
                 &capture,
             )

@@ -83,10 +83,12 @@ async fn a_field_no_step_names_is_encoded_once_and_every_task_refers_to_it() {
         .await
         .unwrap();
     assert!(run.succeeded(), "{:?}", run.error());
-    // `start` names it (encoded once there); `join` names only `total` and `end` nothing.
-    // Reading the join's inputs back decodes, it does not encode.
+    // `start` names it (encoded once there); the fan-out encodes it once more, with its
+    // default, for what every item inherits (held once, lent to the join's inputs); the
+    // body and `join` name only `value` and `total`, `end` nothing. Reading the join's
+    // inputs decodes, it does not encode. Nothing here grows with the number of items.
     let unit = ListA::calls_per_encoding();
-    assert_eq!(ENCODED_A.load(Ordering::SeqCst), unit);
+    assert_eq!(ENCODED_A.load(Ordering::SeqCst), 3 * unit);
     let stored = run.stored().await.unwrap();
     let start = run.task("start", &[]).await.unwrap();
     let parent_hash = start.record().artifacts["elems"].hash.clone();

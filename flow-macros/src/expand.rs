@@ -133,8 +133,11 @@ fn call_arm(step: &Step, checked: &Checked) -> TokenStream {
                     .get(&name)
                     .expect("`check` reports an item parameter of a step that is no foreach body");
                 let field_span = field.span();
+                // From the state the foreach left when this one starts without the fields
+                // it inherits (the items list among them).
                 let item = quote_spanned! {field_span=>
-                    ::flow_core::__private::foreach_item(&self.#field, __index, #name)
+                    ::flow_core::__private::foreach_item(
+                        &__fanned_from.as_deref().unwrap_or(&self).#field, __index, #name)
                 };
                 prepare.extend(quote! {
                     let __item = match __ctx.task_id.index.innermost() {
@@ -325,7 +328,7 @@ pub fn expand(flow: &FlowImpl, args: &FlowArgs, checked: &Checked) -> TokenStrea
                 step: &str,
                 input: ::flow_core::__private::StepInput<Self>,
             ) -> ::flow_core::__private::StepCall<Self> {
-                let ::flow_core::__private::StepInput { ctx: __ctx, inputs: __inputs } = input;
+                let ::flow_core::__private::StepInput { ctx: __ctx, inputs: __inputs, fanned_from: __fanned_from } = input;
                 match step {
                     #(#arms)*
                     __other => {

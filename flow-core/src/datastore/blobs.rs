@@ -8,6 +8,7 @@ use crate::artifacts::{
 };
 use crate::flow::Flow;
 use crate::ids::{RunId, TaskId};
+use crate::inherited::Inherited;
 use crate::inputs::{BlobCache, StoredState};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -193,8 +194,25 @@ impl RunStore {
         record: &TaskRecord,
         cache: &mut BlobCache,
     ) -> Result<StoredState, DatastoreError> {
+        self.load_stored_except::<()>(run, record, cache, None)
+            .await
+    }
+
+    /// [`RunStore::load_stored`] for a foreach item's input whose `inherited` fields are
+    /// held once for all the items: those are not read, and the state holds their default.
+    pub async fn load_stored_except<F>(
+        &self,
+        run: &RunId,
+        record: &TaskRecord,
+        cache: &mut BlobCache,
+        inherited: Option<&Inherited<F>>,
+    ) -> Result<StoredState, DatastoreError> {
         let mut fields = Vec::with_capacity(record.artifacts.len());
         for (name, artifact) in &record.artifacts {
+            if let Some(default) = inherited.and_then(|i| i.default_field(name)) {
+                fields.push((name.clone(), default.clone()));
+                continue;
+            }
             let bytes = match cache.get(&artifact.hash) {
                 Some(bytes) => bytes.clone(),
                 None => {
