@@ -62,7 +62,7 @@ pub async fn run_step<F: Flow>(
     let spec = &graph.steps[step];
     let index = IndexPath::parse(&request.index, analysis.foreach_depth(step))?;
     let task = TaskId::new(spec.name.clone(), index.clone());
-    let store = RunStore::new(store, &graph.name);
+    let store = RunStore::new(store, &graph.name).one_file_per_task();
     let run_id = request.run_id.clone();
 
     if let Some(params) = &request.params_json {

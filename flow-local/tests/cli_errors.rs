@@ -8,7 +8,7 @@ mod slow_foreach;
 
 use common::{assert_unchanged, cli, run_ids, snapshot, text};
 use flow_core::client::Client;
-use flow_core::datastore::DatastoreError;
+use flow_core::datastore::{read_segment, DatastoreError};
 use flow_local::FsStore;
 use slow_foreach::SlowFlow;
 use std::path::{Path, PathBuf};
@@ -192,9 +192,15 @@ fn exceeding_max_num_splits_names_the_step_and_the_flag() {
 
 /// The blob file holding artifact `name` of task `step/index` of run `id`.
 fn blob_of(store: &Path, id: &str, step: &str, index: &str, name: &str) -> PathBuf {
-    let record = store.join(format!("{FLOW}/runs/{id}/steps/{step}/{index}/task.json"));
-    let record: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap();
+    // The step's records are frames of its segment.
+    let key = format!("{FLOW}/runs/{id}/steps/{step}/tasks.seg");
+    let bytes = std::fs::read(store.join(&key)).unwrap();
+    let records = read_segment(&key, "store", &bytes).unwrap().records;
+    let record = records
+        .iter()
+        .find(|r| r.task.index.key() == index)
+        .unwrap_or_else(|| panic!("no task {step}/{index} in {key}"));
+    let record = serde_json::to_value(record).unwrap();
     let artifact = &record["artifacts"][name];
     assert!(
         artifact.get("inline").is_none(),

@@ -8,7 +8,7 @@ mod slow_foreach;
 
 use common::{slow_foreach, text};
 use flow_core::client::Client;
-use flow_core::datastore::{RunStatus, TaskRecord};
+use flow_core::datastore::{read_segment, RunStatus, TaskRecord};
 use flow_core::RunId;
 use flow_local::FsStore;
 use slow_foreach::SlowFlow;
@@ -28,30 +28,33 @@ fn trace_counts(trace: &Path) -> BTreeMap<String, usize> {
     counts
 }
 
+/// The records committed to step `step` of `run`: the frames of its segment, read as the
+/// datastore reads them (a torn last frame is not committed).
+fn records(store: &Path, run: &str, step: &str) -> Vec<TaskRecord> {
+    let key = format!("SlowFlow/runs/{run}/steps/{step}/tasks.seg");
+    match std::fs::read(store.join(&key)) {
+        Ok(bytes) => {
+            read_segment(&key, &store.display().to_string(), &bytes)
+                .unwrap_or_else(|e| panic!("{key}: {e}"))
+                .records
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
 /// The `work` items of `run` that have a task record.
 fn committed_items(store: &Path, run: &str) -> BTreeSet<usize> {
-    let dir = store.join(format!("SlowFlow/runs/{run}/steps/work"));
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| {
-                    let e = e.unwrap();
-                    e.path()
-                        .join("task.json")
-                        .exists()
-                        .then(|| e.file_name().to_string_lossy().parse().unwrap())
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    records(store, run, "work")
+        .iter()
+        .map(|r| r.task.index.0[0])
+        .collect()
 }
 
 fn record(store: &Path, run: &str, step: &str, index: usize) -> TaskRecord {
-    let path = store.join(format!(
-        "SlowFlow/runs/{run}/steps/{step}/{index}/task.json"
-    ));
-    serde_json::from_slice(&std::fs::read(&path).unwrap())
-        .unwrap_or_else(|e| panic!("{} is not a whole record: {e}", path.display()))
+    records(store, run, step)
+        .into_iter()
+        .find(|r| r.task.index.0 == [index])
+        .unwrap_or_else(|| panic!("{run} has no committed {step}/{index}"))
 }
 
 #[tokio::test]

@@ -3,9 +3,15 @@
 //!
 //! ```text
 //! <flow>/runs/<run>/run.json                                  run record (params, status, origin)
+//! <flow>/runs/<run>/steps/<step>/tasks.seg                    the step's task records, one appended frame
+//!                                                             each: the commit point (stores that append)
 //! <flow>/runs/<run>/steps/<step>/<index>/task.json            task record, written last: the commit point
-//! <flow>/runs/<run>/steps/<step>/<index>/foreach.json         JSON array of child index keys (foreach steps)
-//! <flow>/runs/<run>/steps/<step>/<index>/switch.json          {"next": "<step>"} (switch steps)
+//!                                                             (stores that cannot append, e.g. S3, and
+//!                                                             the `step` command's one process per task)
+//! <flow>/runs/<run>/steps/<step>/<index>/foreach.json         JSON array of child index keys (foreach
+//!                                                             steps, beside task.json only)
+//! <flow>/runs/<run>/steps/<step>/<index>/switch.json          {"next": "<step>"} (switch steps, beside
+//!                                                             task.json only)
 //! <flow>/runs/<run>/steps/<step>/<index>/attempt-<n>.log      the attempt's log
 //! <flow>/runs/<run>/steps/<step>/<index>/cards.json           the cards the step added (if any)
 //! <flow>/blobs/<first 2 hex>/<blake3 hex>                     artifact bytes, content-addressed
@@ -48,6 +54,11 @@ impl Layout {
     /// The prefix of a step's tasks in a run, ending with `/`.
     pub fn step_prefix(&self, run: &RunId, step: &str) -> String {
         format!("{}steps/{step}/", self.run_prefix(run))
+    }
+
+    /// The segment of a step's task records (`segment.rs`), on stores that can append.
+    pub fn step_segment(&self, run: &RunId, step: &str) -> String {
+        format!("{}tasks.seg", self.step_prefix(run, step))
     }
 
     /// The prefix of one task, ending with `/`.
@@ -105,8 +116,13 @@ mod tests {
             "MovieFlow/runs/r1/steps/start/0/foreach.json"
         );
         assert_eq!(l.blob("abcdef"), "MovieFlow/blobs/ab/abcdef");
+        assert_eq!(
+            l.step_segment(&run, "measure"),
+            "MovieFlow/runs/r1/steps/measure/tasks.seg"
+        );
         for key in [
             l.task_record(&run, &task),
+            l.step_segment(&run, "measure"),
             l.blob("abcdef"),
             l.run_record(&run),
         ] {

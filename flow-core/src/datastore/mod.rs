@@ -7,6 +7,7 @@
 //! * `object_store.rs`: the [`ObjectStore`] trait and its [`StoreError`]
 //! * `layout.rs`: the keys, defined once for every backend and the Step Functions compiler
 //! * `records.rs`: `run.json` and `task.json`, as stored
+//! * `segment.rs`: `tasks.seg`, a step's task records appended one frame each (local stores)
 //! * `run_store.rs`: runs (claimed, listed, finished) and task records (committed, listed)
 //! * `blobs.rs`: a task's state as content-addressed artifacts, verified on read
 //! * `logs.rs`: the log of each attempt
@@ -21,6 +22,7 @@ mod logs;
 mod object_store;
 mod records;
 mod run_store;
+mod segment;
 
 pub use blobs::INLINE_LIMIT;
 pub use error::error_chain;
@@ -31,3 +33,4 @@ pub use records::{
     timestamp_ms, ArtifactRef, AttemptRecord, RunRecord, RunStatus, TaskRecord, TaskStatus, Trigger,
 };
 pub use run_store::{RunIdTaken, RunStore};
+pub use segment::{encode_frame, read_frames, read_segment, SegmentRead, SEGMENT_HEADER};

@@ -41,6 +41,39 @@ pub trait ObjectStore: Send + Sync + Debug + 'static {
     /// Reads an object, or `None` if the key does not exist.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// Reads an object from byte `offset` on (nothing when it is shorter), or `None` if the
+    /// key does not exist: how a reader catches up with an object that is appended to. The
+    /// default reads the whole object.
+    async fn get_from(&self, key: &str, offset: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.get(key).await?.map(|bytes| {
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            bytes[start..].to_vec()
+        }))
+    }
+
+    /// Whether [`ObjectStore::append`] works: stores that can append to an object in place
+    /// (a local file) keep a step's task records in one segment instead of one object each.
+    fn can_append(&self) -> bool {
+        false
+    }
+
+    /// Appends `bytes` to an object, creating it if needed, in one piece: appends to one
+    /// object never interleave, and a reader sees a prefix of what was appended (a process
+    /// killed mid-append or a power loss can leave a torn tail, which readers of appended
+    /// objects must detect). Durable like [`ObjectStore::put`]: at the next
+    /// [`ObjectStore::flush`]. Stores that cannot append keep this default, an error.
+    async fn append(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let _ = bytes;
+        Err(StoreError::Io {
+            op: "append to",
+            key: key.to_string(),
+            root: self.root(),
+            source: "this store cannot append to an object".into(),
+        })
+    }
+
     /// Whether an object exists.
     async fn exists(&self, key: &str) -> Result<bool, StoreError>;
 

@@ -1,5 +1,6 @@
-//! The records a run leaves, as stored (JSON; `run.json` pretty-printed, `task.json`
-//! compact):
+//! The records a run leaves, as stored (JSON; `run.json` pretty-printed, a task record
+//! compact, as a frame of its step's `tasks.seg` on a store that appends (`segment.rs`), or
+//! as its own `task.json` with `foreach.json` / `switch.json` elsewhere):
 //!
 //! ```text
 //! run.json   {"flow": "MovieFlow", "run_id": "20261123T101010-0a1b2c3d4e", "status": "running"
@@ -13,8 +14,9 @@
 //!             "error": {"message": "...", "kind": "error" | "panic" | "timeout" | "internal"}}],
 //!             "artifacts": {"<field>": {"hash": "<blake3 hex>", "size": 12, "inline": "<hex>"}},
 //!             "foreach_count": 4, "switch_next": "<step>", "error": {...}, "cloned_from": "<run>"}
-//! foreach.json  ["2.0", "2.1", "2.2", "2.3"]       (the child index keys, as strings)
-//! switch.json   {"next": "<step>"}
+//! foreach.json  ["2.0", "2.1", "2.2", "2.3"]       (the child index keys, as strings; beside
+//!               task.json only, for the state machine: a segment's record has foreach_count)
+//! switch.json   {"next": "<step>"}                 (beside task.json only; else switch_next)
 //! ```
 //!
 //! The root task's index serializes as `""` (its key in paths is `0`). An artifact of at
@@ -168,7 +170,8 @@ pub struct ArtifactRef {
     pub inline: Option<String>,
 }
 
-/// `task.json`: written last, so its presence means the task finished.
+/// A task record (a frame of `tasks.seg`, or `task.json`): written last, so its presence
+/// means the task finished.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRecord {
     /// The task.

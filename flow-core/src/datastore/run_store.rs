@@ -2,18 +2,25 @@
 //! task records (committed, listed, cloned by a resume). A task's state is in `blobs.rs`
 //! and its logs in `logs.rs`, as more `impl RunStore` blocks.
 //!
-//! Write order makes a task record the commit point: blobs first, then `foreach.json` /
-//! `switch.json`, then `task.json`. A reader that finds `task.json` finds everything it
-//! names; a process killed before that leaves only unreferenced blobs.
+//! Write order makes a task record the commit point: blobs first, then the record. On a
+//! store that can append (the local directory) the record is one frame appended to its
+//! step's segment, `tasks.seg` (`segment.rs`), so a 100,000-item foreach leaves one file, not
+//! 100,000 directories, and a group commit syncs a handful of files. Elsewhere (S3, and a
+//! run store set to [`RunStore::one_file_per_task`]) the record is `task.json` in the task's
+//! directory, after `foreach.json` / `switch.json`, the objects the state machine reads. A
+//! reader that finds a record finds everything it names; a process killed before that
+//! leaves only unreferenced blobs (and, in a segment, a torn frame, read as not committed).
+//! Readers read both layouts, so a datastore written before segments is still read.
 
 use super::error::error_chain;
 use super::records::timestamp_ms;
+use super::segment::{encode_frame, read_frames, read_segment, SEGMENT_HEADER};
 use super::{DatastoreError, Layout, ObjectStore, RunRecord, RunStatus, TaskRecord};
 use crate::ids::{IndexPath, RunId, TaskId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// The runs of one flow in one datastore.
@@ -23,6 +30,22 @@ pub struct RunStore {
     pub(super) layout: Layout,
     /// Blobs known to exist, so a hot loop does not ask the store again.
     pub(super) known_blobs: Arc<Mutex<HashSet<String>>>,
+    /// Commit `task.json` per task even where the store can append.
+    one_file_per_task: bool,
+    /// The segments this store made sure exist (with their header), by key.
+    started_segments: Arc<Mutex<HashSet<String>>>,
+    /// The segments read so far, by key: records are appended and each task is committed
+    /// once, so what was read stays true, and a later read starts where this one stopped.
+    segments: Arc<Mutex<HashMap<String, ReadSegment>>>,
+}
+
+/// What was read of one segment.
+#[derive(Debug, Default)]
+struct ReadSegment {
+    /// Where the next read starts: after the header and the whole frames read so far.
+    offset: u64,
+    /// The records read, by index.
+    records: HashMap<IndexPath, TaskRecord>,
 }
 
 /// What [`RunStore::claim_run`] does when the record's run id is already taken.
@@ -42,7 +65,24 @@ impl RunStore {
             store,
             layout: Layout::new(flow),
             known_blobs: Arc::default(),
+            one_file_per_task: false,
+            started_segments: Arc::default(),
+            segments: Arc::default(),
         }
+    }
+
+    /// The same store committing each task as its own `task.json` (with `foreach.json` /
+    /// `switch.json`), even where the store can append: for processes that each commit one
+    /// task of a run (the `step` command), which may write one step's tasks at once.
+    pub fn one_file_per_task(mut self) -> Self {
+        self.one_file_per_task = true;
+        self
+    }
+
+    /// Whether task records go to step segments (the store appends, and this store was
+    /// not set to one file per task).
+    fn writes_segments(&self) -> bool {
+        !self.one_file_per_task && self.store.can_append()
     }
 
     /// The underlying store.
@@ -232,12 +272,34 @@ impl RunStore {
             })
     }
 
-    /// Commits a finished task: its foreach items or switch decision, then its record.
+    /// Commits a finished task: on a store that appends, one frame in its step's segment;
+    /// elsewhere its foreach items or switch decision, then its record.
     pub async fn commit_task(
         &self,
         run: &RunId,
         record: &TaskRecord,
     ) -> Result<(), DatastoreError> {
+        if self.writes_segments() {
+            let key = self.layout.step_segment(run, &record.task.step);
+            let started = self
+                .started_segments
+                .lock()
+                .expect("not poisoned")
+                .contains(&key);
+            if !started {
+                // Created with its header whole before any frame is appended; whoever
+                // creates it first (another task of the step, another process) wins.
+                self.store
+                    .put_if_absent(&key, SEGMENT_HEADER.to_vec())
+                    .await?;
+                self.started_segments
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(key.clone());
+            }
+            self.store.append(&key, encode_frame(record)).await?;
+            return Ok(());
+        }
         if let Some(count) = record.foreach_count {
             let children: Vec<String> = (0..count)
                 .map(|i| record.task.index.child(i).key())
@@ -260,12 +322,95 @@ impl RunStore {
         Ok(())
     }
 
-    /// A task's record, if the task finished.
+    /// Reads what was appended to a step's segment since the last read, and returns the
+    /// key under which the records read so far are cached (`None` when the store cannot
+    /// append, so holds no segments).
+    async fn catch_up(&self, run: &RunId, step: &str) -> Result<Option<String>, DatastoreError> {
+        if !self.store.can_append() {
+            return Ok(None);
+        }
+        let key = self.layout.step_segment(run, step);
+        let offset = self
+            .segments
+            .lock()
+            .expect("not poisoned")
+            .get(&key)
+            .map_or(0, |s| s.offset);
+        let Some(bytes) = self.store.get_from(&key, offset).await? else {
+            return Ok(Some(key));
+        };
+        let read = if offset == 0 {
+            read_segment(&key, &self.root(), &bytes)?
+        } else {
+            read_frames(&key, &self.root(), &bytes)?
+        };
+        let mut segments = self.segments.lock().expect("not poisoned");
+        let cached = segments.entry(key.clone()).or_default();
+        // Another reader may have caught up meanwhile: its read covers this one.
+        if cached.offset == offset {
+            cached.offset += read.consumed as u64;
+            for record in read.records {
+                cached
+                    .records
+                    .entry(record.task.index.clone())
+                    .or_insert(record);
+            }
+        }
+        Ok(Some(key))
+    }
+
+    /// A task's record from its step's segment, reading what was appended since the last
+    /// read only when it is not among the records read already.
+    async fn segment_task(
+        &self,
+        run: &RunId,
+        task: &TaskId,
+    ) -> Result<Option<TaskRecord>, DatastoreError> {
+        if !self.store.can_append() {
+            return Ok(None);
+        }
+        let key = self.layout.step_segment(run, &task.step);
+        let lookup = || {
+            self.segments
+                .lock()
+                .expect("not poisoned")
+                .get(&key)
+                .and_then(|s| s.records.get(&task.index).cloned())
+        };
+        if let Some(record) = lookup() {
+            return Ok(Some(record));
+        }
+        self.catch_up(run, &task.step).await?;
+        Ok(lookup())
+    }
+
+    /// Every record of a step's segment, caught up.
+    async fn segment_tasks(
+        &self,
+        run: &RunId,
+        step: &str,
+    ) -> Result<Vec<TaskRecord>, DatastoreError> {
+        let Some(key) = self.catch_up(run, step).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .segments
+            .lock()
+            .expect("not poisoned")
+            .get(&key)
+            .map(|s| s.records.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    /// A task's record, if the task finished: from its step's segment, else its `task.json`.
     pub async fn task(
         &self,
         run: &RunId,
         task: &TaskId,
     ) -> Result<Option<TaskRecord>, DatastoreError> {
+        if let Some(record) = self.segment_task(run, task).await? {
+            return Ok(Some(record));
+        }
         self.get_json(&self.layout.task_record(run, task)).await
     }
 
@@ -278,11 +423,23 @@ impl RunStore {
         match self.task(run, task).await? {
             Some(r) => Ok(r),
             None => {
-                let keys = self
-                    .store
-                    .list(&self.layout.step_prefix(run, &task.step))
+                // The tasks in the segment and the task directories (which hold a
+                // `task.json`, or the logs and cards of a task in the segment).
+                let mut keys: BTreeSet<String> = self
+                    .segment_tasks(run, &task.step)
                     .await
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|r| r.task.index.key())
+                    .collect();
+                keys.extend(
+                    self.store
+                        .list(&self.layout.step_prefix(run, &task.step))
+                        .await
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|k| IndexPath::parse(k, k.split('.').count()).is_ok()),
+                );
                 let hint = if keys.is_empty() {
                     format!("; step `{}` has no tasks in this run", task.step)
                 } else {
@@ -303,24 +460,59 @@ impl RunStore {
         }
     }
 
-    /// The records of every finished task of a step in a run, in index order.
+    /// The records of every finished task of a step in a run, in index order: those in its
+    /// segment and those in a `task.json` of their own.
     pub async fn tasks(&self, run: &RunId, step: &str) -> Result<Vec<TaskRecord>, DatastoreError> {
+        let mut records = self.segment_tasks(run, step).await?;
+        let in_segment: HashSet<String> = records.iter().map(|r| r.task.index.key()).collect();
         // A directory name is an index key, which is `0` both for the root and for item 0 of
         // a foreach: read the record in it, which names its task unambiguously.
         let prefix = self.layout.step_prefix(run, step);
         let keys = self.store.list(&prefix).await?;
-        let mut records = Vec::new();
-        for key in keys {
-            let Ok(index) = IndexPath::parse(&key, key.split('.').count()) else {
-                continue;
-            };
-            let record_key = self.layout.task_record(run, &TaskId::new(step, index));
-            if let Some(r) = self.get_json::<TaskRecord>(&record_key).await? {
-                records.push(r);
-            }
-        }
+        let ids: Vec<TaskId> = keys
+            .iter()
+            .filter(|key| !in_segment.contains(*key))
+            .filter_map(|key| IndexPath::parse(key, key.split('.').count()).ok())
+            .map(|index| TaskId::new(step, index))
+            .collect();
+        records.extend(self.task_files(run, ids).await?);
         records.sort_by(|a, b| a.task.index.cmp(&b.task.index));
         Ok(records)
+    }
+
+    /// The `task.json` records of `ids` that have one, several read at once (a remote
+    /// store answers each read in a round trip).
+    async fn task_files(
+        &self,
+        run: &RunId,
+        ids: Vec<TaskId>,
+    ) -> Result<Vec<TaskRecord>, DatastoreError> {
+        const AT_ONCE: usize = 32;
+        let mut records = Vec::new();
+        if ids.len() <= 1 || tokio::runtime::Handle::try_current().is_err() {
+            for id in ids {
+                let key = self.layout.task_record(run, &id);
+                records.extend(self.get_json::<TaskRecord>(&key).await?);
+            }
+            return Ok(records);
+        }
+        let mut ids = ids.into_iter();
+        let mut reads = tokio::task::JoinSet::new();
+        loop {
+            while reads.len() < AT_ONCE {
+                let Some(id) = ids.next() else { break };
+                let this = self.clone();
+                let key = self.layout.task_record(run, &id);
+                reads.spawn(async move { this.get_json::<TaskRecord>(&key).await });
+            }
+            let Some(read) = reads.join_next().await else {
+                return Ok(records);
+            };
+            match read {
+                Ok(record) => records.extend(record?),
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
     }
 
     /// Copies a finished task of `origin` into `run`, its cards included (blobs are shared by

@@ -189,3 +189,91 @@ async fn a_flush_syncs_only_what_its_store_wrote() {
         ]
     );
 }
+
+/// Appends go to one file kept open; a flush syncs it (and the directories made for it)
+/// once, however many frames it got, and nothing it did not write.
+#[tokio::test]
+async fn appends_are_synced_by_the_next_flush_as_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path()).with_durability(Durability::Batched);
+    let other = FsStore::new(dir.path()).with_durability(Durability::Batched);
+    assert!(store.can_append());
+    let key = "F/runs/r/steps/work/tasks.seg";
+    let segment = dir.path().join(key);
+    let mut expected = Vec::new();
+    for i in 0..50u8 {
+        let frame = vec![i; 1 + i as usize];
+        store.append(key, frame.clone()).await.unwrap();
+        expected.extend(frame);
+        other
+            .append("G/runs/r/steps/work/tasks.seg", vec![i])
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.get(key).await.unwrap().unwrap(), expected);
+    assert_eq!(
+        store.get_from(key, 10).await.unwrap().unwrap(),
+        expected[10..]
+    );
+    assert_eq!(
+        store.get_from(key, 10_000).await.unwrap().unwrap(),
+        Vec::<u8>::new()
+    );
+    assert_eq!(store.get_from("F/none", 0).await.unwrap(), None);
+    store.flush().await.unwrap();
+    let synced: Vec<PathBuf> = store.sync.synced_paths.lock().unwrap().clone();
+    let files: Vec<&PathBuf> = synced.iter().filter(|p| p.is_file()).collect();
+    assert_eq!(files, [&segment], "one file synced for 50 appends");
+    let mut at = segment.parent();
+    while let Some(d) = at.filter(|d| d.starts_with(dir.path())) {
+        assert!(
+            synced.contains(&d.to_path_buf()),
+            "{} not synced",
+            d.display()
+        );
+        at = d.parent();
+    }
+    assert!(
+        synced.iter().all(|p| !p.starts_with(dir.path().join("G"))),
+        "a flush synced another store's segment"
+    );
+    // Nothing appended since: nothing to sync; one more append: the file and its directory.
+    store.flush().await.unwrap();
+    assert_eq!(store.sync.synced_paths.lock().unwrap().len(), synced.len());
+    store.append(key, b"more".to_vec()).await.unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(
+        store.sync.synced_paths.lock().unwrap()[synced.len()..],
+        [segment.clone(), segment.parent().unwrap().to_path_buf()]
+    );
+    expected.extend(b"more");
+    assert_eq!(std::fs::read(&segment).unwrap(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn appends_from_many_tasks_never_interleave() {
+    for durability in [Durability::Batched, Durability::Always, Durability::Off] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::new(dir.path()).with_durability(durability);
+        let key = "F/runs/r/steps/work/tasks.seg";
+        let writers: Vec<_> = (0..8u8)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for _ in 0..20 {
+                        store.append(key, vec![b'a' + w; 4000]).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        store.flush().await.unwrap();
+        let bytes = store.get(key).await.unwrap().unwrap();
+        assert_eq!(bytes.len(), 8 * 20 * 4000);
+        for chunk in bytes.chunks(4000) {
+            assert!(chunk.iter().all(|&b| b == chunk[0]), "{durability:?}");
+        }
+    }
+}

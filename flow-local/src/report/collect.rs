@@ -15,7 +15,7 @@ use super::model::{
 use super::ReportError;
 use flow_core::datastore::{DatastoreError, RunStatus, RunStore, TaskRecord, TaskStatus};
 use flow_core::graph::{validate, Analysis, FlowGraph, FrameKind, Transition};
-use flow_core::{Flow, IndexPath, RunId, TaskId};
+use flow_core::{Flow, RunId};
 use futures::{StreamExt, TryStreamExt};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -28,8 +28,6 @@ const FAILED_DETAILS: usize = 20;
 const RETRIED_DETAILS: usize = 5;
 /// ...and this many of the slowest.
 const SLOWEST_DETAILS: usize = 5;
-/// Task records read at once (requests in flight, on S3).
-const READ_CONCURRENCY: usize = 32;
 /// Tasks shown in full read at once.
 const DETAIL_CONCURRENCY: usize = 8;
 /// Characters of an artifact's JSON form shown as its preview.
@@ -238,30 +236,18 @@ fn reading_order(analysis: &Analysis) -> Vec<usize> {
     order
 }
 
-/// The finished tasks of one step, in index order.
+/// The finished tasks of one step, in index order: those of its segment and those with a
+/// `task.json` of their own (`RunStore::tasks` reads both).
 async fn read_step(
     store: &RunStore,
     run: &RunId,
     step: &str,
     depth: usize,
 ) -> Result<Vec<TaskRecord>, DatastoreError> {
-    let keys = store
-        .object_store()
-        .list(&store.layout().step_prefix(run, step))
-        .await?;
-    // A directory name is an index key; one that does not parse at the step's depth is not
-    // a task of this graph (e.g. left by an older version of the flow).
-    let ids = keys
-        .iter()
-        .filter_map(|key| IndexPath::parse(key, depth).ok())
-        .map(|index| TaskId::new(step, index));
-    let mut records: Vec<TaskRecord> = futures::stream::iter(ids)
-        .map(|id| async move { store.task(run, &id).await })
-        .buffer_unordered(READ_CONCURRENCY)
-        .try_filter_map(|record| async move { Ok(record) })
-        .try_collect()
-        .await?;
-    records.sort_by(|a, b| a.task.index.cmp(&b.task.index));
+    let mut records = store.tasks(run, step).await?;
+    // A task at another depth is not a task of this graph (e.g. left by an older version of
+    // the flow).
+    records.retain(|r| r.task.index.0.len() == depth);
     Ok(records)
 }
 

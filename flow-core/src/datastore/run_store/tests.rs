@@ -3,11 +3,13 @@ use crate::datastore::StoreError;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 
-/// Objects in memory; counts flushes.
+/// Objects in memory; counts flushes and reads; appends when told to.
 #[derive(Debug, Default)]
 struct MemoryStore {
     objects: Mutex<BTreeMap<String, Vec<u8>>>,
     flushes: Mutex<usize>,
+    appends: bool,
+    reads: Mutex<usize>,
 }
 
 #[async_trait]
@@ -28,7 +30,17 @@ impl ObjectStore for MemoryStore {
         Ok(true)
     }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        *self.reads.lock().unwrap() += 1;
         Ok(self.objects.lock().unwrap().get(key).cloned())
+    }
+    fn can_append(&self) -> bool {
+        self.appends
+    }
+    async fn append(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        assert!(self.appends, "append on a store that cannot");
+        let mut objects = self.objects.lock().unwrap();
+        objects.entry(key.into()).or_default().extend(bytes);
+        Ok(())
     }
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.objects.lock().unwrap().contains_key(key))
@@ -122,4 +134,180 @@ async fn finishing_a_run_records_the_error_with_its_causes_and_flushes() {
     let stored = store.run(&ok.run_id).await.unwrap();
     assert_eq!((stored.status, stored.error), (RunStatus::Succeeded, None));
     assert_eq!(*memory.flushes.lock().unwrap(), 2);
+}
+
+fn appending_store() -> (Arc<MemoryStore>, RunStore) {
+    let memory = Arc::new(MemoryStore {
+        appends: true,
+        ..MemoryStore::default()
+    });
+    (memory.clone(), RunStore::new(memory, "TestFlow"))
+}
+
+fn task_record(step: &str, index: Vec<usize>) -> TaskRecord {
+    TaskRecord {
+        task: TaskId::new(step, IndexPath(index)),
+        status: crate::datastore::TaskStatus::Succeeded,
+        attempts: Vec::new(),
+        artifacts: Default::default(),
+        foreach_count: (step == "start").then_some(3),
+        switch_next: None,
+        error: None,
+        cloned_from: None,
+    }
+}
+
+fn keys(memory: &MemoryStore) -> Vec<String> {
+    memory.objects.lock().unwrap().keys().cloned().collect()
+}
+
+#[tokio::test]
+async fn a_store_that_appends_gets_one_segment_per_step_and_no_task_files() {
+    let (memory, store) = appending_store();
+    let run = RunId::new("r1").unwrap();
+    store
+        .commit_task(&run, &task_record("start", vec![]))
+        .await
+        .unwrap();
+    for i in [2, 0, 1] {
+        store
+            .commit_task(&run, &task_record("work", vec![i]))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        keys(&memory),
+        [
+            "TestFlow/runs/r1/steps/start/tasks.seg",
+            "TestFlow/runs/r1/steps/work/tasks.seg"
+        ]
+    );
+    let start = store
+        .task(&run, &TaskId::new("start", IndexPath::root()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(start.foreach_count, Some(3));
+    // A fresh reader reads a segment once for many tasks.
+    let reader = RunStore::new(memory.clone(), "TestFlow");
+    let before = *memory.reads.lock().unwrap();
+    for i in 0..3 {
+        let id = TaskId::new("work", IndexPath(vec![i]));
+        assert_eq!(reader.task(&run, &id).await.unwrap().unwrap().task, id);
+    }
+    assert_eq!(*memory.reads.lock().unwrap() - before, 1);
+    let indexes: Vec<Vec<usize>> = reader
+        .tasks(&run, "work")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.task.index.0)
+        .collect();
+    assert_eq!(indexes, [vec![0], vec![1], vec![2]]);
+    // A task committed after the first read is found by the next one.
+    store
+        .commit_task(&run, &task_record("work", vec![3]))
+        .await
+        .unwrap();
+    let late = TaskId::new("work", IndexPath(vec![3]));
+    assert!(reader.task(&run, &late).await.unwrap().is_some());
+    assert_eq!(reader.tasks(&run, "work").await.unwrap().len(), 4);
+    // A task never committed is looked for in the segment, then in its own file.
+    let missing = TaskId::new("work", IndexPath(vec![9]));
+    assert!(reader.task(&run, &missing).await.unwrap().is_none());
+    let error = reader.require_task(&run, &missing).await.unwrap_err();
+    assert!(
+        error.to_string().contains("has task(s) 0, 1, 2, 3"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn one_file_per_task_writes_the_old_layout_which_every_reader_reads() {
+    let (memory, _) = appending_store();
+    let writer = RunStore::new(memory.clone(), "TestFlow").one_file_per_task();
+    let run = RunId::new("r1").unwrap();
+    writer
+        .commit_task(&run, &task_record("start", vec![]))
+        .await
+        .unwrap();
+    for i in 0..2 {
+        writer
+            .commit_task(&run, &task_record("work", vec![i]))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        keys(&memory),
+        [
+            "TestFlow/runs/r1/steps/start/0/foreach.json",
+            "TestFlow/runs/r1/steps/start/0/task.json",
+            "TestFlow/runs/r1/steps/work/0/task.json",
+            "TestFlow/runs/r1/steps/work/1/task.json",
+        ]
+    );
+    // A reader that would write segments reads the files, and a step with tasks in both
+    // (a segment appended after the files) lists each task once.
+    let reader = RunStore::new(memory.clone(), "TestFlow");
+    let root = TaskId::new("start", IndexPath::root());
+    assert_eq!(reader.task(&run, &root).await.unwrap().unwrap().task, root);
+    let mut moved = task_record("work", vec![1]);
+    moved.cloned_from = Some(RunId::new("r0").unwrap());
+    reader.commit_task(&run, &moved).await.unwrap();
+    reader
+        .commit_task(&run, &task_record("work", vec![2]))
+        .await
+        .unwrap();
+    let tasks = reader.tasks(&run, "work").await.unwrap();
+    let indexes: Vec<Vec<usize>> = tasks.iter().map(|r| r.task.index.0.clone()).collect();
+    assert_eq!(indexes, [vec![0], vec![1], vec![2]]);
+    assert!(tasks[1].cloned_from.is_some(), "the segment's record wins");
+}
+
+#[tokio::test]
+async fn a_torn_frame_is_not_committed_and_a_foreign_file_is_an_error() {
+    let (memory, store) = appending_store();
+    let run = RunId::new("r1").unwrap();
+    for i in 0..2 {
+        store
+            .commit_task(&run, &task_record("work", vec![i]))
+            .await
+            .unwrap();
+    }
+    let key = store.layout().step_segment(&run, "work");
+    let frame = crate::datastore::encode_frame(&task_record("work", vec![2]));
+    memory
+        .append(&key, frame[..frame.len() - 1].to_vec())
+        .await
+        .unwrap();
+    let reader = RunStore::new(memory.clone(), "TestFlow");
+    assert_eq!(reader.tasks(&run, "work").await.unwrap().len(), 2);
+    let torn = TaskId::new("work", IndexPath(vec![2]));
+    assert!(reader.task(&run, &torn).await.unwrap().is_none());
+
+    memory
+        .put(&key, b"not a segment at all".to_vec())
+        .await
+        .unwrap();
+    let error = RunStore::new(memory.clone(), "TestFlow")
+        .tasks(&run, "work")
+        .await
+        .unwrap_err();
+    let text = crate::datastore::error_chain(&error);
+    assert!(
+        text.contains(&key) && text.contains("not a task segment"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_append_keeps_one_file_per_task() {
+    let (memory, store) = store();
+    let run = RunId::new("r1").unwrap();
+    store
+        .commit_task(&run, &task_record("work", vec![0]))
+        .await
+        .unwrap();
+    assert_eq!(keys(&memory), ["TestFlow/runs/r1/steps/work/0/task.json"]);
+    assert_eq!(store.tasks(&run, "work").await.unwrap().len(), 1);
 }
