@@ -384,8 +384,9 @@ impl RunStore {
         Ok(lookup())
     }
 
-    /// Every record of a step's segment, caught up.
-    async fn segment_tasks(
+    /// The records in a step's segment only (none on a store that cannot append), in no
+    /// particular order; [`RunStore::tasks`] adds those with a `task.json` of their own.
+    pub async fn segment_tasks(
         &self,
         run: &RunId,
         step: &str,
