@@ -18,14 +18,16 @@
 //! for the records of a 10,000-item foreach. The default, `batched`, is a group commit: writes
 //! are not synced one by one; the store remembers the files it wrote and the directories whose
 //! entries it changed, and [`ObjectStore::flush`], which the scheduler calls before a task's
-//! successors start, syncs exactly those (a segment appended to is one file, however many records it got), in one batch: it starts the write-back of every
-//! file, then `fdatasync`s each file and `fsync`s each directory, several at once so that
-//! they share the journal's commits and the disk's cache flushes. Other processes' writes to the same disk are never waited
-//! for (no `syncfs`), and concurrent callers share one batch. So a 10,000-item foreach costs a
-//! handful of journal commits, and the invariant resume relies on still holds after a power loss: a
-//! task record that survived has predecessors whose records survived. What a power loss can
-//! lose is the tasks committed since the last flush (they re-run on resume); a record torn
-//! by it is read as "not committed" by resume, and a torn blob (a file shorter than its
+//! successors start, syncs exactly those (a segment appended to is one file, however many
+//! records it got), in one batch: it starts the write-back of every file, then `fdatasync`s
+//! each file and `fsync`s each directory, several at once so that they share the journal's
+//! commits and the disk's cache flushes. Other processes' writes to the same disk are never
+//! waited for (no `syncfs`), and concurrent callers share one batch. So a 10,000-item foreach
+//! costs a handful of journal commits, and the invariant resume relies on still holds after
+//! a power loss: a task record that survived has predecessors whose records survived. What a
+//! power loss can lose is the tasks committed since the last flush (they re-run on resume); a
+//! record torn by it (a segment's frame that fails its length or checksum) is read as "not
+//! committed" by resume, and a torn blob (a file shorter than its
 //! content) is rewritten by the next task that stores the same value. `always` fsyncs every
 //! file and its directory before the write returns (slow, for the paranoid); `off` never
 //! syncs (scratch datastores, benchmarks of the scheduler alone).
