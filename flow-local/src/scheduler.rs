@@ -4,7 +4,7 @@
 //! in memory; every task is persisted before its successors start.
 
 use crate::progress::Progress;
-use crate::task::{TaskError, TaskExecutor, TaskOutcome, TaskOutput};
+use crate::task::{Launch, TaskError, TaskExecutor, TaskOutcome, TaskOutput};
 use flow_core::backend::{BlobCache, Inherited, Input};
 use flow_core::datastore::TaskRecord;
 use flow_core::graph::{Analysis, FlowGraph, FrameKind, Transition};
@@ -12,9 +12,10 @@ use flow_core::{Flow, IndexPath, Inputs, RunId, TaskId};
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream, StreamExt};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// Why a run stopped.
@@ -71,7 +72,16 @@ pub(crate) struct Scheduler<F: Flow> {
     join_memory: u64,
     /// Item counts of foreach tasks, by (foreach step, its index path), for `Ctx`.
     counts: Mutex<HashMap<(usize, IndexPath), usize>>,
+    /// Per step: how many of its last tasks in a row were fast (up to [`FAST_STREAK`]).
+    fast: Vec<AtomicU32>,
 }
+
+/// A task that takes less than this (its step, its commit) is cheaper to run on the
+/// scheduler's own thread than to hand to another.
+const FAST_TASK: Duration = Duration::from_micros(100);
+
+/// How many fast tasks in a row make a step's next tasks run on the scheduler's thread.
+const FAST_STREAK: u32 = 4;
 
 /// A task's stored fields, by name.
 type Artifacts = std::collections::BTreeMap<String, flow_core::datastore::ArtifactRef>;
@@ -98,6 +108,7 @@ impl<F: Flow> Scheduler<F> {
             failed: AtomicBool::new(false),
             join_memory,
             counts: Mutex::default(),
+            fast: F::graph().steps.iter().map(|_| AtomicU32::new(0)).collect(),
         })
     }
 
@@ -177,17 +188,17 @@ impl<F: Flow> Scheduler<F> {
             }
         }
         let counts = self.foreach_counts(step, index);
+        let launch = Launch {
+            state,
+            fanned_from,
+            inline: self.runs_inline(step),
+        };
+        let started = Instant::now();
         let outcome = self
             .executor
-            .run_item_task(
-                spec,
-                task.clone(),
-                (state, fanned_from),
-                parent,
-                inputs,
-                counts,
-            )
+            .run_item_task(spec, task.clone(), launch, parent, inputs, counts)
             .await;
+        self.timed(step, started.elapsed());
         match outcome {
             Ok(TaskOutcome::Succeeded(output) | TaskOutcome::Caught(output)) => {
                 self.progress
@@ -202,6 +213,28 @@ impl<F: Flow> Scheduler<F> {
                 Err(self.fail(&task, error))
             }
             Err(e) => Err(self.fail(&task, e)),
+        }
+    }
+
+    /// Whether the next task of `step` runs its sync step on this thread: when the step's
+    /// last tasks each took less than [`FAST_TASK`], so that handing it to the blocking
+    /// pool (two thread wake-ups) would cost more than the step itself. Never in a flow
+    /// with a run timeout (a step on this thread would delay it), and never for a step
+    /// with a timeout (see `task.rs`).
+    fn runs_inline(&self, step: usize) -> bool {
+        self.graph().timeout_secs.is_none()
+            && self.fast[step].load(Ordering::Relaxed) >= FAST_STREAK
+    }
+
+    /// Records how long a task of `step` took, for [`Scheduler::runs_inline`].
+    fn timed(&self, step: usize, took: Duration) {
+        let fast = &self.fast[step];
+        if took < FAST_TASK {
+            let _ = fast.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < FAST_STREAK).then_some(n + 1)
+            });
+        } else {
+            fast.store(0, Ordering::Relaxed);
         }
     }
 

@@ -91,6 +91,29 @@ pub(crate) enum AttemptOutcome<F> {
 #[derive(Clone, Copy)]
 struct Parent<'a>(Option<&'a BTreeMap<String, ArtifactRef>>);
 
+/// What a task starts from, and how its step runs.
+pub(crate) struct Launch<F> {
+    /// The state it starts from.
+    pub state: F,
+    /// For the first task of a foreach item whose state lacks the fields it inherits: the
+    /// state the foreach left, which its item is read from.
+    pub fanned_from: Option<Arc<F>>,
+    /// Run a sync step on this thread instead of the blocking pool: for a step whose tasks
+    /// take microseconds, where handing each to another thread costs more than the step.
+    pub inline: bool,
+}
+
+impl<F> Launch<F> {
+    /// A task on `state`, its step on the blocking pool.
+    pub fn new(state: F) -> Self {
+        Launch {
+            state,
+            fanned_from: None,
+            inline: false,
+        }
+    }
+}
+
 /// Which attempts one call runs.
 #[derive(Debug, Clone, Copy)]
 enum Attempts {
@@ -130,9 +153,15 @@ async fn attempt<F: Flow>(
     state: F,
     input: StepInput<F>,
     capture: &Capture,
+    inline: bool,
 ) -> (Option<F>, Result<Option<usize>, StepError>) {
     let span = tracing::info_span!(TASK_SPAN, log_id = capture.id(), step = %spec.name);
     let handle = match state.call_step(&spec.name, input) {
+        // Without a timeout to enforce, nothing needs the step on another thread.
+        StepCall::Blocking(f) if inline && spec.options.timeout_secs.is_none() => {
+            let outcome = span.in_scope(f);
+            return (Some(outcome.state), outcome.result);
+        }
         StepCall::Blocking(f) => {
             let span = span.clone();
             tokio::task::spawn_blocking(move || span.in_scope(f))
@@ -185,20 +214,19 @@ impl<F: Flow> TaskExecutor<F> {
         inputs: Option<Inputs<F>>,
         foreach_counts: Vec<usize>,
     ) -> Result<TaskOutcome<F>, TaskError> {
-        self.run_item_task(spec, task, (input, None), None, inputs, foreach_counts)
+        let launch = Launch::new(input);
+        self.run_item_task(spec, task, launch, None, inputs, foreach_counts)
             .await
     }
 
     /// [`TaskExecutor::run_task`] on the state a committed task left, its artifacts
     /// `parent`: the fields the step does not name are not stored again (see
-    /// [`RunStore::save_state_from`]). The first task of a foreach item whose state starts
-    /// without the fields it inherits reads its item from `fanned_from`, the state the
-    /// foreach left.
+    /// [`RunStore::save_state_from`]), started as `launch` says.
     pub async fn run_item_task(
         &self,
         spec: &StepSpec,
         task: TaskId,
-        (input, fanned_from): (F, Option<Arc<F>>),
+        launch: Launch<F>,
         parent: Option<&BTreeMap<String, ArtifactRef>>,
         inputs: Option<Inputs<F>>,
         foreach_counts: Vec<usize>,
@@ -207,7 +235,7 @@ impl<F: Flow> TaskExecutor<F> {
         let run = self.run_attempts(
             spec,
             task,
-            (input, from, fanned_from),
+            (launch, from),
             inputs,
             foreach_counts,
             Attempts::All,
@@ -236,7 +264,7 @@ impl<F: Flow> TaskExecutor<F> {
         self.run_attempts(
             spec,
             task,
-            (input, Parent(None), None),
+            (Launch::new(input), Parent(None)),
             inputs,
             foreach_counts,
             attempts,
@@ -249,12 +277,17 @@ impl<F: Flow> TaskExecutor<F> {
         &self,
         spec: &StepSpec,
         task: TaskId,
-        (input, parent, fanned_from): (F, Parent<'_>, Option<Arc<F>>),
+        (launch, parent): (Launch<F>, Parent<'_>),
         inputs: Option<Inputs<F>>,
         foreach_counts: Vec<usize>,
         attempts: Attempts,
     ) -> Result<AttemptOutcome<F>, TaskError> {
         let mut parent = parent;
+        let Launch {
+            state: input,
+            fanned_from,
+            inline,
+        } = launch;
         let last = retries(spec);
         let (first, only_one) = match attempts {
             Attempts::All => (0, false),
@@ -308,6 +341,7 @@ impl<F: Flow> TaskExecutor<F> {
                     fanned_from: fanned_from.clone(),
                 },
                 &capture,
+                inline,
             )
             .await;
             let duration_ms = started.elapsed().as_millis() as u64;
