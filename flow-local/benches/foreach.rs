@@ -4,11 +4,17 @@
 //! persistence of one 100 MB artifact against the disk's own write speed.
 //!
 //! ```text
-//! cargo bench -p flow-local --bench foreach            # every size
-//! cargo bench -p flow-local --bench foreach -- 10000   # only the sizes given
+//! cargo bench -p flow-local --bench foreach             # the default cases, every size
+//! cargo bench -p flow-local --bench foreach -- 10000    # only the sizes given
+//! cargo bench -p flow-local --bench foreach -- keeplist # only the flows named (any case)
+//! cargo bench -p flow-local --bench foreach -- inherit  # the 50 MB case, 100,000 items
+//! cargo bench -p flow-local --bench foreach -- inherit 1000   # the 50 MB case, 1,000 items
 //! cargo bench -p flow-local --bench foreach -- artifact # only the 100 MB artifact
 //! FLOW_DURABILITY=off cargo bench -p flow-local --bench foreach   # without the group commit
 //! ```
+//!
+//! Arguments: numbers select sizes (any size, not only the listed ones: an unlisted one
+//! runs 3 times), words select flows (`droplist`, `keeplist`, `inherit`) or the artifact.
 //!
 //! Each measured run is a child process of this binary (the same executable, told what to
 //! run by `FLOW_BENCH_CHILD`), so its peak resident memory is its own `ru_maxrss` and no
@@ -21,6 +27,13 @@
 //! the state that entered the foreach, and the join receives every body's final state, so
 //! a list of N items kept in each body costs O(N) per task; the join holds the states
 //! decoded up to its memory budget and, past it, encoded with the unchanged list shared.
+//! `KeepList` is the common pattern of a large fan-out: the items list is a field inherited
+//! by every task, and the body is trivial.
+//!
+//! A third flow, `Inherit`, is `KeepList` whose `start` also sets a 50 MB field that no later
+//! step names: what a task costs against the size of the fields it inherits unchanged. Its
+//! goal is 100,000 items. It runs only when named (`inherit`): as long as every item copies
+//! and persists what it inherits, 100,000 items take hours.
 
 use flow_core::prelude::*;
 use std::process::Command;
@@ -29,15 +42,22 @@ use std::time::Instant;
 /// The fan-out sizes measured, and how many runs of each.
 const SIZES: [(usize, usize); 4] = [(10, 21), (1_000, 11), (10_000, 7), (100_000, 3)];
 
-/// Above this many items, `KeepList` copies and re-encodes an N-item list in each of N tasks
-/// (100,000 items: 100,000 × 400 KB = 40 GB of copying and encoding), so it is not run.
-const KEEP_LIST_MAX: usize = 10_000;
+/// Runs of a size not in [`SIZES`] (selected by an argument).
+const OTHER_SIZE_RUNS: usize = 3;
 
-/// Parameters of both bench flows.
+/// The size of `Inherit`'s field that no task after `start` names.
+const INHERIT_BYTES: usize = 50_000_000;
+
+/// The sizes `Inherit` runs at when no size is given: the goal's.
+const INHERIT_SIZES: [usize; 1] = [100_000];
+
+/// Parameters of the bench flows.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Params)]
 pub struct BenchParams {
     /// Items to fan out over.
     pub count: u32,
+    /// Bytes of `Inherit`'s unnamed field.
+    pub inherit_bytes: usize,
 }
 
 /// A foreach whose body only sets its item.
@@ -113,6 +133,59 @@ impl DropList {
     fn end(&mut self) {}
 }
 
+/// `KeepList` whose `start` also sets a large field that no later step names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Inherit {
+    /// Set in `start`, inherited unchanged by every later task.
+    pub inherited: Vec<u8>,
+    /// The items fanned out over.
+    pub items: Vec<u32>,
+    /// One body's item.
+    pub item: u32,
+    /// Sum of the items, set in the join.
+    pub total: u64,
+}
+
+#[flow(params = BenchParams)]
+impl Inherit {
+    /// Sets the large field (pseudo-random bytes, different each run) and lists the items.
+    #[step(foreach = items, next = body)]
+    fn start(&mut self, ctx: &Ctx<BenchParams>) {
+        self.inherited = random_bytes(ctx.params.inherit_bytes, u64::from(std::process::id()));
+        self.items = (0..ctx.params.count).collect();
+    }
+
+    /// Takes one item; names nothing else.
+    #[step(next = join)]
+    fn body(&mut self, item: &u32) {
+        self.item = *item;
+    }
+
+    /// Sums them.
+    #[step(next = end)]
+    fn join(&mut self, inputs: Inputs<Self>) {
+        self.total = inputs.iter().map(|i| u64::from(i.item)).sum();
+    }
+
+    /// Done.
+    #[step]
+    fn end(&mut self) {}
+}
+
+/// `len` pseudo-random bytes (xorshift64*): incompressible, and distinct for distinct seeds.
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(len + 8);
+    let mut x = seed | 1;
+    while bytes.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        bytes.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
 /// What one child run reports.
 struct Sample {
     secs: f64,
@@ -126,11 +199,27 @@ fn main() {
         child(&spec);
         return;
     }
-    // `cargo bench` passes `--bench`; other arguments select sizes.
-    let wanted: Vec<usize> = std::env::args()
+    // `cargo bench` passes `--bench`; other arguments select sizes and flows.
+    let args: Vec<String> = std::env::args()
         .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted: Vec<usize> = args
+        .iter()
         .filter_map(|a| a.replace(['_', ','], "").parse().ok())
         .collect();
+    let named: Vec<String> = args
+        .iter()
+        .filter(|a| a.replace(['_', ','], "").parse::<usize>().is_err())
+        .map(|a| a.to_ascii_lowercase())
+        .collect();
+    for name in &named {
+        assert!(
+            ["droplist", "keeplist", "inherit", "artifact"].contains(&name.as_str()),
+            "unknown argument `{name}`: give sizes, flows (droplist, keeplist, inherit) or `artifact`"
+        );
+    }
+    let flows_named = named.iter().any(|n| n != "artifact");
     // FLOW_BENCH_DIR puts the datastores elsewhere (e.g. on a tmpfs, to see the file
     // system's share of the cost).
     let root = match std::env::var_os("FLOW_BENCH_DIR") {
@@ -146,7 +235,7 @@ fn main() {
         root.path().display()
     );
     println!(
-        "{:<9} {:>8} {:>7} {:>5} {:>11} {:>13} {:>14} {:>10} {:>13}",
+        "{:<12} {:>8} {:>7} {:>5} {:>11} {:>13} {:>14} {:>10} {:>13}",
         "flow",
         "items",
         "tasks",
@@ -157,31 +246,36 @@ fn main() {
         "peak MB",
         "stored MB"
     );
-    let artifact_only = std::env::args().any(|a| a == "artifact");
-    for flow in ["DropList", "KeepList"] {
+    let artifact_only = named.iter().all(|n| n == "artifact") && !named.is_empty();
+    for flow in ["DropList", "KeepList", "Inherit"] {
         if artifact_only && wanted.is_empty() {
             break;
         }
-        for (items, runs) in SIZES {
-            if !wanted.is_empty() && !wanted.contains(&items) {
-                continue;
-            }
-            let tasks = items + 3;
-            if flow == "KeepList" && items > KEEP_LIST_MAX {
+        let selected = if flows_named {
+            named.contains(&flow.to_ascii_lowercase())
+        } else {
+            flow != "Inherit"
+        };
+        if !selected {
+            if flow == "Inherit" && (wanted.is_empty() || wanted.contains(&100_000)) {
                 println!(
-                    "{flow:<9} {items:>8} {tasks:>7}  not run: {items} tasks would each copy and encode \
-                     the {} KB list",
-                    items * 4 / 1000
+                    "{flow:<12} {:>8} {:>7}  not run by default (50 MB inherited by each task): \
+                     select it with `inherit`",
+                    INHERIT_SIZES[0],
+                    INHERIT_SIZES[0] + 3
                 );
-                continue;
             }
+            continue;
+        }
+        for (items, runs) in sizes(flow, &wanted) {
+            let tasks = items + 3;
             let mut samples: Vec<Sample> = (0..runs).map(|_| spawn(flow, items)).collect();
             samples.sort_by(|a, b| a.secs.total_cmp(&b.secs));
             let median = samples[samples.len() / 2].secs;
             let peak = samples.iter().map(|s| s.max_rss_kb).max().unwrap_or(0);
             let stored = &samples[0];
             println!(
-                "{flow:<9} {items:>8} {tasks:>7} {runs:>5} {median:>11.4} {:>13.1} {:>14.0} {:>10.1} {:>13.1}",
+                "{flow:<12} {items:>8} {tasks:>7} {runs:>5} {median:>11.4} {:>13.1} {:>14.0} {:>10.1} {:>13.1}",
                 median / tasks as f64 * 1e6,
                 tasks as f64 / median,
                 peak as f64 / 1024.0,
@@ -190,9 +284,26 @@ fn main() {
             let _ = stored.store_files;
         }
     }
-    let artifact_only = std::env::args().any(|a| a == "artifact");
-    if wanted.is_empty() || artifact_only {
+    if (wanted.is_empty() && !flows_named) || named.iter().any(|n| n == "artifact") {
         large_artifact();
+    }
+}
+
+/// The sizes `flow` runs at, with how many runs each: those given as arguments, else its
+/// defaults ([`SIZES`]; [`INHERIT_SIZES`] for `Inherit`).
+fn sizes(flow: &str, wanted: &[usize]) -> Vec<(usize, usize)> {
+    let runs_of = |items: usize| {
+        SIZES
+            .iter()
+            .find(|(n, _)| *n == items)
+            .map_or(OTHER_SIZE_RUNS, |(_, runs)| *runs)
+    };
+    if !wanted.is_empty() {
+        wanted.iter().map(|&n| (n, runs_of(n))).collect()
+    } else if flow == "Inherit" {
+        INHERIT_SIZES.iter().map(|&n| (n, runs_of(n))).collect()
+    } else {
+        SIZES.to_vec()
     }
 }
 
@@ -350,13 +461,27 @@ fn child(spec: &str) {
         .enable_all()
         .build()
         .expect("runtime");
-    let params = BenchParams { count };
+    let params = BenchParams {
+        count,
+        inherit_bytes: INHERIT_BYTES,
+    };
     let expected: u64 = (0..u64::from(count)).sum();
     let secs = runtime.block_on(async {
         let started = Instant::now();
         let total = match flow {
             "KeepList" => {
                 let run = flow_local::Runner::<KeepList>::new()
+                    .datastore(&dir)
+                    .max_num_splits(usize::MAX)
+                    .params(params)
+                    .run()
+                    .await
+                    .expect("run starts");
+                assert!(run.succeeded(), "{:?}", run.error());
+                run.end_state().await.expect("end state").total
+            }
+            "Inherit" => {
+                let run = flow_local::Runner::<Inherit>::new()
                     .datastore(&dir)
                     .max_num_splits(usize::MAX)
                     .params(params)
