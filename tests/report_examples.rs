@@ -131,18 +131,31 @@ impl StoredRun {
                 switch: transition.get("switch").is_some(),
                 ..StoredStep::default()
             };
-            if let Ok(tasks) = std::fs::read_dir(root.join("steps").join(&name)) {
+            // A local run's records are the frames of the step's segment (older runs': a
+            // `task.json` per task directory).
+            let step_dir = root.join("steps").join(&name);
+            let mut records: Vec<Value> = match std::fs::read(step_dir.join("tasks.seg")) {
+                Ok(bytes) => flow_core::datastore::read_segment("tasks.seg", "store", &bytes)
+                    .unwrap()
+                    .records
+                    .iter()
+                    .map(|r| serde_json::to_value(r).unwrap())
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            if let Ok(tasks) = std::fs::read_dir(&step_dir) {
                 for task in tasks {
-                    let Ok(bytes) = std::fs::read(task.unwrap().path().join("task.json")) else {
-                        continue;
-                    };
-                    let task: Value = serde_json::from_slice(&bytes).unwrap();
-                    stored
-                        .statuses
-                        .push(task["status"].as_str().unwrap().to_string());
-                    stored.cloned += usize::from(task.get("cloned_from").is_some());
-                    stored.chosen.extend(names(&task["switch_next"]));
+                    if let Ok(bytes) = std::fs::read(task.unwrap().path().join("task.json")) {
+                        records.push(serde_json::from_slice(&bytes).unwrap());
+                    }
                 }
+            }
+            for task in records {
+                stored
+                    .statuses
+                    .push(task["status"].as_str().unwrap().to_string());
+                stored.cloned += usize::from(task.get("cloned_from").is_some());
+                stored.chosen.extend(names(&task["switch_next"]));
             }
             steps.insert(name, stored);
         }

@@ -133,6 +133,9 @@ pub async fn prepare<F: Flow>(
 ) -> Result<PreparedResume, ResumeError> {
     let graph = F::graph();
     let analysis = F::analysis();
+    // The state machine reads a clone's item list and switch decision, and each job
+    // commits its own task: one file per task, whatever the store.
+    let store = &store.clone().one_file_per_task();
     let origin = plan.origin.run_id.clone();
     let mut record =
         store.new_run_record(run_id.clone(), plan.origin.params.clone(), "step-functions");
@@ -157,11 +160,21 @@ pub async fn prepare<F: Flow>(
         let depth = analysis.foreach_depth(step);
         let is_foreach = matches!(graph.steps[step].transition, Transition::Foreach { .. });
         let prefix = store.layout().step_prefix(&origin, name);
-        let keys = store
+        let mut keys: BTreeSet<String> = store
             .object_store()
             .list(&prefix)
             .await
-            .map_err(DatastoreError::from)?;
+            .map_err(DatastoreError::from)?
+            .into_iter()
+            .collect();
+        // An origin run by the local scheduler keeps its records in the step's segment.
+        keys.extend(
+            store
+                .segment_tasks(&origin, name)
+                .await?
+                .iter()
+                .map(|r| r.task.index.key()),
+        );
         for key in keys {
             // Anything that is not a task's folder is not a task.
             let Ok(index) = IndexPath::parse(&key, depth) else {
@@ -391,6 +404,9 @@ mod tests {
             .put(&key, serde_json::to_vec(&record).unwrap())
             .await
             .unwrap();
+        // Only that record: the local run's segment of `start` goes.
+        let segment = dir.path().join(store.layout().step_segment(&origin, "start"));
+        std::fs::remove_file(segment).unwrap();
         let plan =
             ResumePlan::new::<Caught>(store.run(&origin).await.unwrap(), Some("end")).unwrap();
         let new = RunId::new("resumed").unwrap();

@@ -62,7 +62,8 @@ impl Outcomes {
 fn executor(dir: &std::path::Path, max_num_splits: usize) -> TaskExecutor<Outcomes> {
     let store = Arc::new(FsStore::new(dir));
     TaskExecutor {
-        store: RunStore::new(store, &Outcomes::graph().name),
+        // As the `step` command commits: the item list the state machine reads included.
+        store: RunStore::new(store, &Outcomes::graph().name).one_file_per_task(),
         run_id: RunId::generate(),
         params: Arc::default(),
         max_num_splits,
