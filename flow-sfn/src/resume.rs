@@ -405,7 +405,9 @@ mod tests {
             .await
             .unwrap();
         // Only that record: the local run's segment of `start` goes.
-        let segment = dir.path().join(store.layout().step_segment(&origin, "start"));
+        let segment = dir
+            .path()
+            .join(store.layout().step_segment(&origin, "start"));
         std::fs::remove_file(segment).unwrap();
         let plan =
             ResumePlan::new::<Caught>(store.run(&origin).await.unwrap(), Some("end")).unwrap();
