@@ -277,3 +277,94 @@ async fn appends_from_many_tasks_never_interleave() {
         }
     }
 }
+
+/// A whole run's durability covers its own writes only: while another writer hammers the
+/// same file system, every path the run's flushes synced is the run's own (its flow's
+/// folder: run record, segments, blobs), and the run's segments are among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_flushes_never_sync_another_writers_files() {
+    use flow_core::prelude::*;
+
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    struct Hammered {
+        items: Vec<u64>,
+        big: Vec<u8>,
+        value: u64,
+        total: u64,
+    }
+
+    #[flow]
+    impl Hammered {
+        #[step(foreach = items, next = body)]
+        fn start(&mut self) {
+            self.items = (0..200).collect();
+            self.big = vec![3; 10_000];
+        }
+
+        #[step(next = twice)]
+        fn body(&mut self, item: &u64) {
+            self.value = *item;
+        }
+
+        #[step(next = join)]
+        fn twice(&mut self) {
+            self.value *= 2;
+        }
+
+        #[step(next = end)]
+        fn join(&mut self, inputs: Inputs<Self>) {
+            self.total = inputs.iter().map(|i| i.value).sum();
+        }
+
+        #[step]
+        fn end(&mut self) {}
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path().join("store")).with_durability(Durability::Batched);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let noise = dir.path().join("noise");
+    let hammer = {
+        let (stop, noise) = (stop.clone(), noise.clone());
+        std::thread::spawn(move || {
+            std::fs::create_dir_all(&noise).unwrap();
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) || n < 100 {
+                std::fs::write(noise.join(format!("f{}", n % 50)), vec![7u8; 4096]).unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    let run = crate::Runner::<Hammered>::new()
+        .store(Arc::new(store.clone()))
+        .run()
+        .await
+        .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    assert!(hammer.join().unwrap() >= 100);
+    assert!(run.succeeded(), "{:?}", run.error());
+    assert_eq!(
+        run.stored().await.unwrap().end_state().await.unwrap().total,
+        2 * (0..200).sum::<u64>()
+    );
+    let synced: Vec<PathBuf> = store.sync.synced_paths.lock().unwrap().clone();
+    let own = dir.path().join("store");
+    for path in &synced {
+        assert!(
+            path.starts_with(&own),
+            "a flush synced {}, not the run's",
+            path.display()
+        );
+    }
+    let run_dir = own.join("Hammered/runs").join(run.id().as_str());
+    for step in ["start", "body", "twice", "join", "end"] {
+        let segment = run_dir.join("steps").join(step).join("tasks.seg");
+        assert!(
+            synced.contains(&segment),
+            "{} was never synced",
+            segment.display()
+        );
+    }
+    assert!(synced.contains(&run_dir.join("run.json")));
+}
