@@ -539,6 +539,13 @@ def fmt_us(seconds):
     return f"{seconds * 1e6:,.0f}"
 
 
+def fmt_duration(seconds):
+    """A long duration, roughly: '20 min', '3.4 h'."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def fmt_mib(b):
     return f"{b / 1024 / 1024:.0f}"
 
@@ -662,10 +669,12 @@ def report(results, shapes_run, python, args, started, loads):
         f"sum over the process tree, sampled every {int(RSS_SAMPLE_INTERVAL_S * 1000)} ms."
     )
     if borrowed:
+        tasks = [s.tasks for s in shapes_run if s.flowrs_only]
+        lasting = " to ".join(dict.fromkeys(fmt_duration(reference[0] * n) for n in (min(tasks), max(tasks))))
         lines.append(
-            f"\n\\* Metaflow did not run this shape (at its per-task cost it would take hours): "
-            f"the figure is its per-task time in `{reference[1]}` measured above, and the ratio "
-            "is per task against it."
+            f"\n\\* Metaflow did not run these shapes (at its per-task time here they would take "
+            f"{lasting} each run): the figure is its per-task time in `{reference[1]}` measured "
+            "above, and the ratio is per task against it."
         )
     elif any(s.flowrs_only for s in shapes_run) and "metaflow" in args.systems:
         lines.append(
