@@ -721,18 +721,17 @@ def parse_args(argv):
         help="runs of each flowrs-only foreach shape (default 3)",
     )
     p.add_argument(
-        "--inherited-counts", type=counts_arg, default=counts_arg("1000"), metavar="N,N",
+        "--inherited-counts", type=counts_arg, default=counts_arg("100000"), metavar="N,N",
         help="item counts of the flowrs-only foreach shapes whose start also sets a field of "
-        "--inherit-mib MiB that no later step names (default 1000; 100000 is the goal's shape, "
-        "'' for none)",
+        "--inherit-mib MiB that no later step names (default 100000; '' for none)",
     )
     p.add_argument(
         "--inherit-mib", type=int, default=50,
         help="MiB of that inherited, unchanged field (default 50)",
     )
     p.add_argument(
-        "--inherited-runs", type=int, default=1,
-        help="runs of each inherited-field shape (default 1)",
+        "--inherited-runs", type=int, default=3,
+        help="runs of each inherited-field shape (default 3)",
     )
     p.add_argument(
         "--dir", metavar="DIR",
