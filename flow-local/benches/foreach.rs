@@ -22,13 +22,12 @@
 //! process start and the tokio runtime's are not counted. The figures are medians.
 //!
 //! Two flows: `KeepList`, whose body leaves the state as it found it except for the item
-//! (what a flow naturally does), and `DropList`, whose body also empties the fanned-out list
-//! (what a flow with a very large fan-out should do). A foreach body starts from a copy of
-//! the state that entered the foreach, and the join receives every body's final state, so
-//! a list of N items kept in each body costs O(N) per task; the join holds the states
-//! decoded up to its memory budget and, past it, encoded with the unchanged list shared.
+//! (what a flow naturally does), and `DropList`, whose body also empties the fanned-out list.
 //! `KeepList` is the common pattern of a large fan-out: the items list is a field inherited
-//! by every task, and the body is trivial.
+//! by every task, and the body is trivial. A body that names only some fields of `self`
+//! does not get a copy of the others: they are inherited, held once for all items (see
+//! ARCHITECTURE.md, "A run, end to end"). `DropList`'s body writes the list, so each of its
+//! items starts from its own copy of it: O(N) per task.
 //!
 //! A third flow, `Inherit`, is `KeepList` whose `start` also sets a 50 MB field that no later
 //! step names: what a task costs against the size of the fields it inherits unchanged. Its
