@@ -37,8 +37,9 @@ pub struct Inherited<F> {
     encoded: Vec<(String, Arc<[u8]>)>,
     /// Each inherited field's default, encoded (what a stored input holds for it).
     defaults: Vec<(String, Arc<[u8]>)>,
-    /// An item's starting state, encoded: the parent's fields, the inherited ones at default.
-    item: Vec<(String, Arc<[u8]>)>,
+    /// An item's starting state: the parent's fields, the inherited ones at their default.
+    /// Each item starts from a clone of it (a copy of the fields its body names).
+    template: F,
     /// The parent's state: its inherited fields are lent to one reader at a time.
     base: UnsafeCell<F>,
     /// Whether a reader holds the base's fields.
@@ -50,9 +51,10 @@ pub struct Inherited<F> {
 // SAFETY: the base is reached only by the holder of `lent` (one at a time, acquired with
 // a compare-exchange, released after its last access), like a `Mutex<F>`'s value.
 unsafe impl<F: Send> Send for Inherited<F> {}
-// SAFETY: as for `Send`: shared references reach the base only through `lend`, which
-// gives it to one thread at a time.
-unsafe impl<F: Send> Sync for Inherited<F> {}
+// SAFETY: shared references reach the base only through `lend`, which gives it to one
+// thread at a time (hence `Send`, as for a `Mutex<F>`); the template is read through shared
+// references from any thread (hence `Sync`).
+unsafe impl<F: Send + Sync> Sync for Inherited<F> {}
 
 impl<F> std::fmt::Debug for Inherited<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,16 +118,16 @@ impl<F: Clone + Default + Serialize + DeserializeOwned> Inherited<F> {
         if encoded.len() != inherited.len() {
             return None;
         }
-        let start_state: F = decode_fields(&item).ok()?;
+        let template: F = decode_fields(&item).ok()?;
         let base = parent.clone();
-        if !slots_match(&start_state, &inherited) || !slots_match(&base, &inherited) {
+        if !slots_match(&template, &inherited) || !slots_match(&base, &inherited) {
             return None;
         }
         Some(Inherited {
             slots: inherited,
             encoded,
             defaults,
-            item,
+            template,
             base: UnsafeCell::new(base),
             lent: AtomicBool::new(false),
             clone: F::clone,
@@ -133,8 +135,8 @@ impl<F: Clone + Default + Serialize + DeserializeOwned> Inherited<F> {
     }
 
     /// The state an item starts from: the parent's, its inherited fields at their default.
-    pub fn item_state(&self) -> Result<F, ArtifactError> {
-        decode_fields(&self.item)
+    pub fn item_state(&self) -> F {
+        (self.clone)(&self.template)
     }
 
     /// `state` (an item's, its inherited fields at default) with the parent's values of

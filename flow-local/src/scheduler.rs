@@ -470,16 +470,13 @@ impl<F: Flow> Scheduler<F> {
             .map(|i| {
                 let from = Some(from.clone());
                 let (state, item) = match &inherited {
-                    Some(inherited) => match inherited.item_state() {
-                        Ok(state) => {
-                            let item = ItemStart {
-                                inherited: inherited.clone(),
-                                fanned_from: output_ref.clone(),
-                            };
-                            (state, Some(item))
-                        }
-                        Err(_) => (F::clone(output_ref), None),
-                    },
+                    Some(inherited) => {
+                        let item = ItemStart {
+                            inherited: inherited.clone(),
+                            fanned_from: output_ref.clone(),
+                        };
+                        (inherited.item_state(), Some(item))
+                    }
                     None => (F::clone(output_ref), None),
                 };
                 self.clone()

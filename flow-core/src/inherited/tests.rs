@@ -35,7 +35,7 @@ fn fields_the_body_does_not_name_are_inherited_and_items_start_without_them() {
     let inherited = naming_item(&parent);
     // `computed` is serialized through a function: not inside the state, never inherited.
     assert_eq!(inherited.names().collect::<Vec<_>>(), ["big", "label"]);
-    let item = inherited.item_state().unwrap();
+    let item = inherited.item_state();
     assert_eq!(
         item,
         S {
@@ -59,7 +59,7 @@ fn fields_the_body_does_not_name_are_inherited_and_items_start_without_them() {
 fn a_lent_state_holds_the_parents_fields_until_it_drops() {
     let parent = parent();
     let inherited = naming_item(&parent);
-    let mut item = inherited.item_state().unwrap();
+    let mut item = inherited.item_state();
     item.item = 99;
     {
         let lent = inherited.lend(item.clone()).expect("nobody holds them");
@@ -82,7 +82,7 @@ fn a_lent_state_holds_the_parents_fields_until_it_drops() {
 fn whether_a_step_reaches_an_inherited_field() {
     let parent = parent();
     let inherited = naming_item(&parent);
-    let item = inherited.item_state().unwrap();
+    let item = inherited.item_state();
     assert!(!inherited.reached_by(&item, &[field_span(&item.item)]));
     assert!(inherited.reached_by(&item, &[field_span(&item.item), field_span(&item.label)]));
 }
@@ -98,7 +98,7 @@ fn lending_is_safe_from_many_threads() {
             std::thread::spawn(move || {
                 let mut lent = 0;
                 for i in 0..2000u32 {
-                    let mut item = inherited.item_state().unwrap();
+                    let mut item = inherited.item_state();
                     item.item = t * 10_000 + i;
                     match inherited.lend(item) {
                         Ok(l) => {
@@ -115,6 +115,6 @@ fn lending_is_safe_from_many_threads() {
         .collect();
     let lent: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert!(lent > 0);
-    let item = inherited.item_state().unwrap();
+    let item = inherited.item_state();
     assert_eq!(inherited.lend(item).unwrap().state().big, parent.big);
 }
