@@ -100,7 +100,7 @@ fn bench_root() -> PathBuf {
     root
 }
 
-/// One run of `Common` in a fresh datastore under `root`.
+/// One run of `Common` in a fresh datastore.
 fn run_once(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir, sizes: &Sizes) {
     let run = rt
         .block_on(
@@ -114,28 +114,22 @@ fn run_once(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir, sizes: &Sizes
     assert!(run.succeeded(), "{:?}", run.error());
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+/// Measures whole runs of `Common`, one per `(id, sizes)`, each in a fresh datastore under
+/// the bench directory, in the group `name`; throughput in tasks.
+fn bench_runs(c: &mut Criterion, name: &str, cases: Vec<(BenchmarkId, Sizes)>) {
     // As the command line builds it.
-    tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("a runtime")
-}
-
-fn common(c: &mut Criterion) {
-    let rt = runtime();
+        .expect("a runtime");
     let root = bench_root();
-    let mut group = c.benchmark_group("common");
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
-    for items in [1_000u64, 10_000] {
-        let sizes = Sizes {
-            count: items,
-            inherit_mib: 0,
-        };
-        group.throughput(Throughput::Elements(items + 3));
-        group.bench_with_input(BenchmarkId::from_parameter(items), &sizes, |b, sizes| {
+    for (id, sizes) in cases {
+        group.throughput(Throughput::Elements(sizes.count + 3));
+        group.bench_with_input(id, &sizes, |b, sizes| {
             b.iter_batched(
                 || tempfile::tempdir_in(&root).expect("a datastore directory"),
                 |dir| {
@@ -149,34 +143,29 @@ fn common(c: &mut Criterion) {
     group.finish();
 }
 
-fn inherited(c: &mut Criterion) {
-    let rt = runtime();
-    let root = bench_root();
-    let mut group = c.benchmark_group("inherited");
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(10));
-    for mib in [0usize, 50] {
-        for items in [1_000u64, 10_000] {
+fn common(c: &mut Criterion) {
+    let cases = [1_000u64, 10_000]
+        .into_iter()
+        .map(|count| {
             let sizes = Sizes {
-                count: items,
-                inherit_mib: mib,
+                count,
+                inherit_mib: 0,
             };
-            group.throughput(Throughput::Elements(items + 3));
-            let id = BenchmarkId::new(format!("{mib}MiB"), items);
-            group.bench_with_input(id, &sizes, |b, sizes| {
-                b.iter_batched(
-                    || tempfile::tempdir_in(&root).expect("a datastore directory"),
-                    |dir| {
-                        run_once(&rt, &dir, sizes);
-                        dir
-                    },
-                    BatchSize::PerIteration,
-                )
-            });
+            (BenchmarkId::from_parameter(count), sizes)
+        })
+        .collect();
+    bench_runs(c, "common", cases);
+}
+
+fn inherited(c: &mut Criterion) {
+    let mut cases = Vec::new();
+    for inherit_mib in [0usize, 50] {
+        for count in [1_000u64, 10_000] {
+            let id = BenchmarkId::new(format!("{inherit_mib}MiB"), count);
+            cases.push((id, Sizes { count, inherit_mib }));
         }
     }
-    group.finish();
+    bench_runs(c, "inherited", cases);
 }
 
 criterion_group!(benches, common, inherited);
