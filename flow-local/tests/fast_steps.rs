@@ -118,7 +118,9 @@ async fn a_step_timeout_fires_while_a_fast_steps_task_hangs() {
     assert!(took < Duration::from_secs(20), "the run took {took:?}");
     let end = run.stored().await.unwrap().end_state().await.unwrap();
     // The hanging item was cut off by its timeout and caught, with the value it started from.
-    let expected: Vec<usize> = (0..ITEMS).map(|i| if i == HANGS { 0 } else { i + 1 }).collect();
+    let expected: Vec<usize> = (0..ITEMS)
+        .map(|i| if i == HANGS { 0 } else { i + 1 })
+        .collect();
     assert_eq!(end.values, expected);
     let hung = run.task("body", &[HANGS]).await.unwrap();
     assert!(hung.caught_error().is_some());

@@ -77,7 +77,9 @@ impl Inheriting {
         drop((a, b));
         assert!(inputs.iter().all(|i| i.big.len() == 5000));
         let states = inputs.into_states();
-        assert!(states.iter().all(|s| s.big == list() && s.label == "inherited"));
+        assert!(states
+            .iter()
+            .all(|s| s.big == list() && s.label == "inherited"));
     }
 
     #[step]
