@@ -278,7 +278,7 @@ async fn appends_from_many_tasks_never_interleave() {
     }
 }
 
-/// A whole run's durability covers its own writes only: while another writer hammers the
+/// A whole run's durability covers its own writes only: while another process hammers the
 /// same file system, every path the run's flushes synced is the run's own (its flow's
 /// folder: run record, segments, blobs), and the run's segments are among them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,27 +322,31 @@ async fn a_runs_flushes_never_sync_another_writers_files() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::new(dir.path().join("store")).with_durability(Durability::Batched);
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Another process, writing files on the same file system for as long as the run lasts.
     let noise = dir.path().join("noise");
-    let hammer = {
-        let (stop, noise) = (stop.clone(), noise.clone());
-        std::thread::spawn(move || {
-            std::fs::create_dir_all(&noise).unwrap();
-            let mut n = 0u64;
-            while !stop.load(Ordering::Relaxed) || n < 100 {
-                std::fs::write(noise.join(format!("f{}", n % 50)), vec![7u8; 4096]).unwrap();
-                n += 1;
-            }
-            n
-        })
-    };
+    std::fs::create_dir_all(&noise).unwrap();
+    let mut hammer = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("i=0; while :; do head -c 4096 /dev/zero > f$((i % 50)); i=$((i + 1)); done")
+        .current_dir(&noise)
+        .spawn()
+        .expect("sh runs");
+    // It is writing before the run starts.
+    while std::fs::read_dir(&noise).unwrap().count() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let run = crate::Runner::<Hammered>::new()
         .store(Arc::new(store.clone()))
         .run()
         .await
         .unwrap();
-    stop.store(true, Ordering::Relaxed);
-    assert!(hammer.join().unwrap() >= 100);
+    let still_writing = hammer.try_wait().unwrap().is_none();
+    hammer.kill().unwrap();
+    hammer.wait().unwrap();
+    assert!(
+        still_writing,
+        "the other writer stopped before the run ended"
+    );
     assert!(run.succeeded(), "{:?}", run.error());
     assert_eq!(
         run.stored().await.unwrap().end_state().await.unwrap().total,
