@@ -155,15 +155,18 @@ impl<F: Flow> Scheduler<F> {
             .collect()
     }
 
-    /// Runs one task (or clones it from the origin run), holding a worker permit.
+    /// Runs one task (or clones it from the origin run), holding a worker permit. Returns
+    /// its output, and whether its state is whole: a task cloned from the origin run may
+    /// come back with every field, though `inherits` says the state it started from
+    /// lacked some.
     async fn task(
         &self,
         step: usize,
         index: &IndexPath,
         (state, fanned_from): (F, Option<Arc<F>>),
-        parent: Option<&Artifacts>,
+        (parent, inherits): (Option<&Artifacts>, Option<&Inherited<F>>),
         inputs: Option<Inputs<F>>,
-    ) -> Result<TaskOutput<F>, RunError> {
+    ) -> Result<(TaskOutput<F>, bool), RunError> {
         if self.failed.load(Ordering::Relaxed) {
             return Err(RunError::Stopped);
         }
@@ -177,10 +180,15 @@ impl<F: Flow> Scheduler<F> {
         self.progress.started(&task);
         if let Some(plan) = &self.resume {
             if !plan.rerun.contains(&step) {
-                match self.executor.clone_task_from(&plan.origin, &task).await {
-                    Ok(Some(output)) => {
+                let inherited = inherits.zip(parent);
+                match self
+                    .executor
+                    .clone_task_from(&plan.origin, &task, inherited)
+                    .await
+                {
+                    Ok(Some(cloned)) => {
                         self.progress.finished(&task, true, true);
-                        return Ok(output);
+                        return Ok(cloned);
                     }
                     Ok(None) => {}
                     Err(e) => return Err(self.fail(&task, e)),
@@ -203,7 +211,7 @@ impl<F: Flow> Scheduler<F> {
             Ok(TaskOutcome::Succeeded(output) | TaskOutcome::Caught(output)) => {
                 self.progress
                     .finished(&task, output.record.is_done(), false);
-                Ok(output)
+                Ok((output, inherits.is_none()))
             }
             Ok(TaskOutcome::Failed(error)) => {
                 let error = TaskError::Failed {
@@ -308,18 +316,24 @@ impl<F: Flow> Scheduler<F> {
                 }
                 // The artifacts of the task whose state this one starts from.
                 let parent = last.as_ref().map(|r| &r.artifacts).or(from.as_deref());
-                let TaskOutput {
-                    state: output,
-                    record,
-                } = self
+                let (
+                    TaskOutput {
+                        state: output,
+                        record,
+                    },
+                    whole,
+                ) = self
                     .task(
                         step,
                         &index,
                         (state, fanned_from.take()),
-                        parent,
+                        (parent, inherits.as_deref()),
                         pending.take(),
                     )
                     .await?;
+                if whole {
+                    inherits = None;
+                }
                 let spec = &self.graph().steps[step];
                 let (next, next_state, next_inputs) = match &spec.transition {
                     Transition::End => return Ok((output, record, inherits)),
@@ -440,17 +454,13 @@ impl<F: Flow> Scheduler<F> {
         // does not hold 100,000 copies of the parent state. More items than workers are in
         // flight, so that items waiting for a group commit between two body steps share it,
         // as many as fit in a budget of parent copies.
-        // What the items inherit unchanged is held once, not copied into each (not when
-        // resuming: a cloned item's state is whole).
+        // What the items inherit unchanged is held once, not copied into each.
         let body_name = &self.graph().steps[body].name;
         let output = Arc::new(output);
-        let inherited = match &self.resume {
-            None => output
-                .step_field_spans(body_name)
-                .and_then(|named| Inherited::new(&*output, &named))
-                .map(Arc::new),
-            Some(_) => None,
-        };
+        let inherited = output
+            .step_field_spans(body_name)
+            .and_then(|named| Inherited::new(&*output, &named))
+            .map(Arc::new);
         let inherits = |name: &String| inherited.as_ref().is_some_and(|i| i.inherits(name));
         let state_bytes: u64 = record
             .artifacts

@@ -121,7 +121,11 @@ pub async fn run_step<F: Flow>(
         .as_ref()
         .filter(|_| run.resume_step.is_none())
     {
-        if executor.clone_task_from(origin, &task).await?.is_some() {
+        if executor
+            .clone_task_from(origin, &task, None)
+            .await?
+            .is_some()
+        {
             eprintln!("task {task} cloned from run {origin}");
             return finish_run(&store, &mut run, &task).await;
         }

@@ -2,7 +2,7 @@
 //! local scheduler and the `step` command (one Batch job per task) both run tasks here.
 
 use crate::logs::{Capture, TASK_SPAN};
-use flow_core::backend::{StepCall, StepInput};
+use flow_core::backend::{Inherited, StepCall, StepInput};
 use flow_core::datastore::{
     timestamp_ms, ArtifactRef, AttemptRecord, DatastoreError, RunStore, TaskRecord, TaskStatus,
 };
@@ -499,12 +499,16 @@ impl<F: Flow> TaskExecutor<F> {
         Ok(())
     }
 
-    /// Clones the origin run's task if it finished there; returns its state.
+    /// Clones the origin run's task if it finished there; returns its state, and whether
+    /// that state is whole. A foreach item's task whose `inherited` fields are the ones
+    /// its parent left (`parent`, by content hash) comes back without them, as the item's
+    /// state would be had it run; otherwise every field is read.
     pub async fn clone_task_from(
         &self,
         origin: &RunId,
         task: &TaskId,
-    ) -> Result<Option<TaskOutput<F>>, TaskError> {
+        inherited: Option<(&Inherited<F>, &BTreeMap<String, ArtifactRef>)>,
+    ) -> Result<Option<(TaskOutput<F>, bool)>, TaskError> {
         let record = match self.store.task(origin, task).await {
             Ok(Some(record)) => record,
             Ok(None) => return Ok(None),
@@ -521,10 +525,20 @@ impl<F: Flow> TaskExecutor<F> {
         if !record.is_done() {
             return Ok(None);
         }
-        let state = self.store.load_state::<F>(origin, &record).await?;
+        let hollow = inherited.filter(|(inherited, parent)| {
+            inherited.names().all(|name| {
+                let hash =
+                    |refs: &BTreeMap<String, ArtifactRef>| refs.get(name).map(|a| a.hash.clone());
+                hash(&record.artifacts).is_some() && hash(&record.artifacts) == hash(parent)
+            })
+        });
+        let state = self
+            .store
+            .load_state_except::<F>(origin, &record, hollow.map(|(i, _)| i))
+            .await?;
         let record = with_caught_foreach_items::<F>(record);
         let record = self.store.clone_task(origin, &self.run_id, &record).await?;
-        Ok(Some(TaskOutput { state, record }))
+        Ok(Some((TaskOutput { state, record }, hollow.is_none())))
     }
 }
 

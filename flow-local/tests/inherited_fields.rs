@@ -245,3 +245,99 @@ async fn nested_foreaches_inherit_at_each_level() {
     // Each outer item x sums (x + 1 + 5000) + (x + 2 + 5000).
     assert_eq!(end.totals, vec![10023, 10043, 10063]);
 }
+
+static FAIL_ITEM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+static RESUME_CLONES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A value that counts copies of its contents, for the resume test alone.
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CountedToo(pub Vec<u8>);
+
+impl Clone for CountedToo {
+    fn clone(&self) -> Self {
+        if !self.0.is_empty() {
+            RESUME_CLONES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        CountedToo(self.0.clone())
+    }
+}
+
+/// Item 7 fails until the cause goes away; `check` reads what the items inherit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ResumedItems {
+    pub big: Vec<u64>,
+    pub counted: CountedToo,
+    pub items: Vec<usize>,
+    pub value: u64,
+    pub seen: usize,
+    pub values: Vec<u64>,
+}
+
+#[flow]
+impl ResumedItems {
+    #[step(foreach = items, next = body)]
+    fn start(&mut self) {
+        self.big = list();
+        self.counted = CountedToo(vec![2; 1000]);
+        self.items = (0..ITEMS).collect();
+    }
+
+    #[step(next = check)]
+    fn body(&mut self, item: &usize) -> Result<(), String> {
+        if *item == 7 && FAIL_ITEM.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("item 7 fails".into());
+        }
+        self.value = *item as u64;
+        Ok(())
+    }
+
+    #[step(next = join)]
+    fn check(&mut self) {
+        self.seen = self.big.len();
+    }
+
+    #[step(next = end)]
+    fn join(&mut self, inputs: Inputs<Self>) {
+        self.values = inputs
+            .iter()
+            .map(|i| i.value + i.seen as u64 + i.counted.0.len() as u64)
+            .collect();
+    }
+
+    #[step]
+    fn end(&mut self) {}
+}
+
+#[tokio::test]
+async fn a_resumed_foreach_clones_its_items_without_what_they_inherit() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = Runner::<ResumedItems>::new()
+        .datastore(dir.path())
+        .max_workers(1)
+        .run()
+        .await
+        .unwrap();
+    assert!(!origin.succeeded());
+    FAIL_ITEM.store(false, std::sync::atomic::Ordering::SeqCst);
+    let before = RESUME_CLONES.load(std::sync::atomic::Ordering::SeqCst);
+    let resumed = Runner::<ResumedItems>::new()
+        .datastore(dir.path())
+        .resume(None, None)
+        .await
+        .unwrap();
+    assert!(resumed.succeeded(), "{:?}", resumed.error());
+    let end = resumed.end_state().await.unwrap();
+    let expected: Vec<u64> = (0..ITEMS as u64).map(|i| i + 5000 + 1000).collect();
+    assert_eq!(end.values, expected);
+    // The items that succeeded were cloned, not run again, and none of them (nor those
+    // that ran) copied what they inherit.
+    let cloned = resumed.task("body", &[0]).await.unwrap();
+    assert!(cloned.was_cloned());
+    assert!(!resumed.task("body", &[7]).await.unwrap().was_cloned());
+    let clones = RESUME_CLONES.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(clones < ITEMS / 2, "{clones} copies for {ITEMS} items");
+    // What each cloned task stored still holds every field.
+    let state = cloned.state().await.unwrap();
+    assert_eq!(state.big, list());
+    assert_eq!(state.counted.0, vec![2; 1000]);
+}

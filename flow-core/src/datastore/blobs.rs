@@ -174,9 +174,24 @@ impl RunStore {
         run: &RunId,
         record: &TaskRecord,
     ) -> Result<F, DatastoreError> {
+        self.load_state_except(run, record, None).await
+    }
+
+    /// [`RunStore::load_state`] for a foreach item whose `inherited` fields are held once
+    /// for all the items: those are not read, and the state holds their default.
+    pub async fn load_state_except<F: DeserializeOwned>(
+        &self,
+        run: &RunId,
+        record: &TaskRecord,
+        inherited: Option<&Inherited<F>>,
+    ) -> Result<F, DatastoreError> {
         let mut fields = Vec::with_capacity(record.artifacts.len());
         for name in record.artifacts.keys() {
-            fields.push((name.clone(), self.artifact_bytes(run, record, name).await?));
+            let bytes = match inherited.and_then(|i| i.default_field(name)) {
+                Some(default) => default.to_vec(),
+                None => self.artifact_bytes(run, record, name).await?,
+            };
+            fields.push((name.clone(), bytes));
         }
         decode_fields(&fields).map_err(|source| DatastoreError::Artifact {
             run: run.to_string(),

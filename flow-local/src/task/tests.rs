@@ -281,11 +281,12 @@ async fn cloning_a_caught_foreach_writes_its_empty_item_list() {
         run_id: RunId::generate(),
         ..executor(dir.path(), 10)
     };
-    let cloned = resumed
-        .clone_task_from(&origin.run_id, &task("fan"))
+    let (cloned, whole) = resumed
+        .clone_task_from(&origin.run_id, &task("fan"), None)
         .await
         .unwrap()
         .expect("a caught task is cloned");
+    assert!(whole);
     assert_eq!(cloned.record.foreach_count, Some(0));
     assert_eq!(item_list(&resumed, &resumed.run_id).await, Some(Vec::new()));
 }
