@@ -224,11 +224,12 @@ impl<F: Flow> Scheduler<F> {
         }
     }
 
-    /// Whether the next task of `step` runs its sync step on this thread: when the step's
-    /// last tasks each took less than [`FAST_TASK`], so that handing it to the blocking
-    /// pool (two thread wake-ups) would cost more than the step itself. Never in a flow
-    /// with a run timeout (a step on this thread would delay it), and never for a step
-    /// with a timeout (see `task.rs`).
+    /// Whether the next task of `step` runs its sync step on this thread (in
+    /// `block_in_place`, on a multi-threaded runtime; see `task.rs`): when the step's last
+    /// tasks each took less than [`FAST_TASK`], so that handing it to the blocking pool
+    /// (two thread wake-ups) would cost more than the step itself. Never in a flow with a
+    /// run timeout (a step on this thread would delay it), and never for a step with a
+    /// timeout.
     fn runs_inline(&self, step: usize) -> bool {
         self.graph().timeout_secs.is_none()
             && self.fast[step].load(Ordering::Relaxed) >= FAST_STREAK

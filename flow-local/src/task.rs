@@ -157,9 +157,17 @@ async fn attempt<F: Flow>(
 ) -> (Option<F>, Result<Option<usize>, StepError>) {
     let span = tracing::info_span!(TASK_SPAN, log_id = capture.id(), step = %spec.name);
     let handle = match state.call_step(&spec.name, input) {
-        // Without a timeout to enforce, nothing needs the step on another thread.
-        StepCall::Blocking(f) if inline && spec.options.timeout_secs.is_none() => {
-            let outcome = span.in_scope(f);
+        // Without a timeout to enforce, nothing needs the step on another thread: it runs
+        // on this one, which the runtime sees as blocking (so that the step may block on
+        // the runtime itself, `Handle::block_on`; a current-thread runtime has no other
+        // worker to hand its tasks to, so there it goes to the pool).
+        StepCall::Blocking(f)
+            if inline
+                && spec.options.timeout_secs.is_none()
+                && tokio::runtime::Handle::current().runtime_flavor()
+                    == tokio::runtime::RuntimeFlavor::MultiThread =>
+        {
+            let outcome = tokio::task::block_in_place(|| span.in_scope(f));
             return (Some(outcome.state), outcome.result);
         }
         StepCall::Blocking(f) => {

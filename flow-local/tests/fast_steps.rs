@@ -1,5 +1,6 @@
 //! A sync step whose tasks take microseconds runs on the scheduler's own thread once its
-//! last tasks were fast (handing each to the blocking pool would cost more than the step).
+//! last tasks were fast (handing each to the blocking pool would cost more than the step),
+//! on a multi-threaded runtime (the command line's), as these tests run.
 //! What must not change: a run's timeout and a step's timeout still fire when a task of
 //! such a step hangs, and a step that turns slow goes back to the pool. Each hanging task
 //! here waits until the test releases it, so no thread outlives its test.
@@ -51,7 +52,7 @@ impl RunTimeout {
     fn end(&mut self) {}
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_timeout_fires_while_a_fast_steps_task_hangs() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
@@ -102,7 +103,7 @@ impl StepTimeout {
     fn end(&mut self) {}
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_timeout_fires_while_a_fast_steps_task_hangs() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
@@ -163,7 +164,7 @@ impl TurnsSlow {
     fn end(&mut self) {}
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_that_turns_slow_runs_on_the_pool_again() {
     let dir = tempfile::tempdir().unwrap();
     let run = Runner::<TurnsSlow>::new()
