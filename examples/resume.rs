@@ -35,7 +35,9 @@ fn trace(ctx: &Ctx) {
             .append(true)
             .open(path)
         {
-            let _ = writeln!(file, "{}", ctx.task_id);
+            // One write of the whole line: with O_APPEND it lands whole even when both
+            // branches trace at once (`writeln!` may split it into two writes).
+            let _ = file.write_all(format!("{}\n", ctx.task_id).as_bytes());
         }
     }
 }
