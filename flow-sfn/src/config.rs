@@ -30,7 +30,7 @@ pub const DEFAULT_MAX_FOREACH_CONCURRENCY: u32 = 500;
 pub const MAX_DISTRIBUTED_MAP_CONCURRENCY: u32 = 10_000;
 
 /// The `step-functions` flags, each with an environment-variable fallback.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct SfnArgs {
     /// CloudFormation stack made from `step-functions infra`: its outputs give every setting
     /// not passed as a flag or variable (queue, roles, datastore, compute, and the image
@@ -122,6 +122,37 @@ pub struct SfnArgs {
     /// default only production's are active).
     #[arg(long)]
     pub enable_triggers: bool,
+}
+
+impl Default for SfnArgs {
+    /// What the flags give when none is passed and no variable is set: every setting unset,
+    /// and the `--cpu`, `--memory` and `--max-foreach-concurrency` defaults
+    /// ([`DEFAULT_CPU`], [`DEFAULT_MEMORY_MB`], [`DEFAULT_MAX_FOREACH_CONCURRENCY`]).
+    fn default() -> Self {
+        SfnArgs {
+            stack: None,
+            image: None,
+            job_queue: None,
+            role_arn: None,
+            job_role_arn: None,
+            schedule_role: None,
+            compute: None,
+            execution_role: None,
+            log_group: None,
+            assign_public_ip: false,
+            datastore: None,
+            state_machine: None,
+            region: None,
+            binary_name: None,
+            cpu: DEFAULT_CPU,
+            memory_mb: DEFAULT_MEMORY_MB,
+            max_foreach_concurrency: DEFAULT_MAX_FOREACH_CONCURRENCY,
+            aws_tags: Vec::new(),
+            branch: None,
+            production: false,
+            enable_triggers: false,
+        }
+    }
 }
 
 /// A required setting, as the user can give it.

@@ -4,10 +4,7 @@
 use crate::aws::operate::{RunDescription, RunSummary, StartedRun, JUST_STARTED, LOOKUP};
 use crate::aws::{self, bucket::require_bucket, deploy::Schedule, AwsClients, S3Store};
 use crate::compile::{self, compile};
-use crate::config::{
-    ConfigError, S3Root, SfnArgs, DATASTORE, DEFAULT_CPU, DEFAULT_MAX_FOREACH_CONCURRENCY,
-    DEFAULT_MEMORY_MB,
-};
+use crate::config::{ConfigError, S3Root, SfnArgs, DATASTORE};
 use crate::execution_input;
 use crate::resume::{self, ResumePlan};
 use anyhow::{bail, Context};
@@ -93,12 +90,7 @@ impl<F> DeploymentBuilder<F> {
     /// The commands' defaults, with no setting given.
     fn new() -> Self {
         DeploymentBuilder {
-            args: SfnArgs {
-                cpu: DEFAULT_CPU,
-                memory_mb: DEFAULT_MEMORY_MB,
-                max_foreach_concurrency: DEFAULT_MAX_FOREACH_CONCURRENCY,
-                ..SfnArgs::default()
-            },
+            args: SfnArgs::default(),
             flow: PhantomData,
         }
     }
@@ -190,9 +182,10 @@ pub struct Created {
 }
 
 impl<F: Flow> Deployment<F> {
-    /// A deployment with these settings (the `step-functions` flags), taken as they are:
-    /// `SfnArgs::default()` has no `cpu` or `memory_mb`, so start from
-    /// [`builder`](Self::builder) for the commands' defaults.
+    /// A deployment with these settings (the `step-functions` flags), taken as they are;
+    /// `SfnArgs { image: .., ..SfnArgs::default() }` starts from the commands' defaults
+    /// (those of `--cpu`, `--memory` and `--max-foreach-concurrency`), as
+    /// [`builder`](Self::builder) does.
     pub fn new(settings: SfnArgs) -> Self {
         Deployment {
             args: settings,
