@@ -34,10 +34,17 @@ pub struct RunStore {
     one_file_per_task: bool,
     /// The segments this store made sure exist (with their header), by key.
     started_segments: Arc<Mutex<HashSet<String>>>,
-    /// The segments read so far, by key: records are appended and each task is committed
-    /// once, so what was read stays true, and a later read starts where this one stopped.
-    segments: Arc<Mutex<HashMap<String, ReadSegment>>>,
+    /// The segments read most recently, by key: records are appended and each task is
+    /// committed once, so what was read stays true, and a later read starts where this one
+    /// stopped.
+    segments: Arc<Mutex<SegmentCache>>,
 }
+
+/// How many segments (one per step of a run) a run store keeps what it read of. A segment
+/// read after it was dropped is read again from its start, so a client that reads many runs
+/// holds the records of a few dozen steps at most, and a scheduler, which reads the steps
+/// of its own run, keeps them all but in the largest flows.
+const CACHED_SEGMENTS: usize = 64;
 
 /// What was read of one segment.
 #[derive(Debug, Default)]
@@ -46,6 +53,51 @@ struct ReadSegment {
     offset: u64,
     /// The records read, by index.
     records: HashMap<IndexPath, TaskRecord>,
+    /// When it was last used, on [`SegmentCache`]'s clock.
+    used: u64,
+}
+
+/// The segments read, at most [`CACHED_SEGMENTS`] of them: reading one more drops the one
+/// used least recently.
+#[derive(Debug, Default)]
+struct SegmentCache {
+    segments: HashMap<String, ReadSegment>,
+    /// Counts uses, to tell which segment was used least recently.
+    clock: u64,
+}
+
+impl SegmentCache {
+    /// What was read of segment `key`, marked as used now.
+    fn get(&mut self, key: &str) -> Option<&ReadSegment> {
+        self.clock += 1;
+        let segment = self.segments.get_mut(key)?;
+        segment.used = self.clock;
+        Some(segment)
+    }
+
+    /// Where the next read of `key` starts (its start when it is not cached).
+    fn offset(&self, key: &str) -> u64 {
+        self.segments.get(key).map_or(0, |s| s.offset)
+    }
+
+    /// What was read of segment `key`, marked as used now; an empty read when it is not
+    /// cached, which drops the least recently used segment when the cache is full.
+    fn entry(&mut self, key: &str) -> &mut ReadSegment {
+        self.clock += 1;
+        if !self.segments.contains_key(key) && self.segments.len() >= CACHED_SEGMENTS {
+            let oldest = self
+                .segments
+                .iter()
+                .min_by_key(|(_, s)| s.used)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                self.segments.remove(&oldest);
+            }
+        }
+        let segment = self.segments.entry(key.to_string()).or_default();
+        segment.used = self.clock;
+        segment
+    }
 }
 
 /// What [`RunStore::claim_run`] does when the record's run id is already taken.
@@ -322,41 +374,56 @@ impl RunStore {
         Ok(())
     }
 
-    /// Reads what was appended to a step's segment since the last read, and returns the
-    /// key under which the records read so far are cached (`None` when the store cannot
-    /// append, so holds no segments).
-    async fn catch_up(&self, run: &RunId, step: &str) -> Result<Option<String>, DatastoreError> {
+    /// Reads what was appended to a step's segment since the last read, then answers `read`
+    /// from the records read so far (`None` when the store cannot append, so holds no
+    /// segments). `read` sees them under the lock that added the new ones, so a segment
+    /// dropped from the cache meanwhile cannot lose them.
+    async fn catch_up<R>(
+        &self,
+        run: &RunId,
+        step: &str,
+        read: impl FnOnce(&ReadSegment) -> R,
+    ) -> Result<Option<R>, DatastoreError> {
         if !self.store.can_append() {
             return Ok(None);
         }
         let key = self.layout.step_segment(run, step);
-        let offset = self
-            .segments
-            .lock()
-            .expect("not poisoned")
-            .get(&key)
-            .map_or(0, |s| s.offset);
-        let Some(bytes) = self.store.get_from(&key, offset).await? else {
-            return Ok(Some(key));
-        };
-        let read = if offset == 0 {
-            read_segment(&key, &self.root(), &bytes)?
-        } else {
-            read_frames(&key, &self.root(), &bytes)?
-        };
-        let mut segments = self.segments.lock().expect("not poisoned");
-        let cached = segments.entry(key.clone()).or_default();
-        // Another reader may have caught up meanwhile: its read covers this one.
-        if cached.offset == offset {
-            cached.offset += read.consumed as u64;
-            for record in read.records {
-                cached
-                    .records
-                    .entry(record.task.index.clone())
-                    .or_insert(record);
+        let mut offset = self.segments.lock().expect("not poisoned").offset(&key);
+        loop {
+            let Some(bytes) = self.store.get_from(&key, offset).await? else {
+                let mut segments = self.segments.lock().expect("not poisoned");
+                return Ok(Some(match segments.get(&key) {
+                    Some(cached) => read(cached),
+                    None => read(&ReadSegment::default()),
+                }));
+            };
+            let new = if offset == 0 {
+                read_segment(&key, &self.root(), &bytes)?
+            } else {
+                read_frames(&key, &self.root(), &bytes)?
+            };
+            let mut segments = self.segments.lock().expect("not poisoned");
+            let cached_offset = segments.offset(&key);
+            if cached_offset < offset {
+                // Dropped from the cache meanwhile (and maybe read again from its start, but
+                // not as far): what was read starts past what is cached. Read again from
+                // where the cache stops.
+                offset = cached_offset;
+                continue;
             }
+            let cached = segments.entry(&key);
+            // Another reader may have caught up meanwhile: its read covers this one.
+            if cached.offset == offset {
+                cached.offset += new.consumed as u64;
+                for record in new.records {
+                    cached
+                        .records
+                        .entry(record.task.index.clone())
+                        .or_insert(record);
+                }
+            }
+            return Ok(Some(read(cached)));
         }
-        Ok(Some(key))
     }
 
     /// A task's record from its step's segment, reading what was appended since the last
@@ -370,18 +437,17 @@ impl RunStore {
             return Ok(None);
         }
         let key = self.layout.step_segment(run, &task.step);
-        let lookup = || {
-            self.segments
-                .lock()
-                .expect("not poisoned")
-                .get(&key)
-                .and_then(|s| s.records.get(&task.index).cloned())
-        };
-        if let Some(record) = lookup() {
-            return Ok(Some(record));
+        let known = self
+            .segments
+            .lock()
+            .expect("not poisoned")
+            .get(&key)
+            .and_then(|s| s.records.get(&task.index).cloned());
+        if known.is_some() {
+            return Ok(known);
         }
-        self.catch_up(run, &task.step).await?;
-        Ok(lookup())
+        let read = |s: &ReadSegment| s.records.get(&task.index).cloned();
+        Ok(self.catch_up(run, &task.step, read).await?.flatten())
     }
 
     /// The records in a step's segment only (none on a store that cannot append), in no
@@ -391,16 +457,8 @@ impl RunStore {
         run: &RunId,
         step: &str,
     ) -> Result<Vec<TaskRecord>, DatastoreError> {
-        let Some(key) = self.catch_up(run, step).await? else {
-            return Ok(Vec::new());
-        };
-        Ok(self
-            .segments
-            .lock()
-            .expect("not poisoned")
-            .get(&key)
-            .map(|s| s.records.values().cloned().collect())
-            .unwrap_or_default())
+        let read = |s: &ReadSegment| s.records.values().cloned().collect();
+        Ok(self.catch_up(run, step, read).await?.unwrap_or_default())
     }
 
     /// A task's record, if the task finished: from its step's segment, else its `task.json`.

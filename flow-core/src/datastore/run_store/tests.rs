@@ -4,12 +4,22 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 
 /// Objects in memory; counts flushes and reads; appends when told to.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct MemoryStore {
     objects: Mutex<BTreeMap<String, Vec<u8>>>,
     flushes: Mutex<usize>,
     appends: bool,
     reads: Mutex<usize>,
+    /// Each partial read: the key and where it started.
+    reads_from: Mutex<Vec<(String, u64)>>,
+    /// Called once by the next partial read that does not start at 0, before it returns.
+    on_read_from: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryStore")
+    }
 }
 
 #[async_trait]
@@ -32,6 +42,20 @@ impl ObjectStore for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         *self.reads.lock().unwrap() += 1;
         Ok(self.objects.lock().unwrap().get(key).cloned())
+    }
+    async fn get_from(&self, key: &str, offset: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.reads_from.lock().unwrap().push((key.into(), offset));
+        *self.reads.lock().unwrap() += 1;
+        if offset > 0 {
+            let hook = self.on_read_from.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook();
+            }
+        }
+        let objects = self.objects.lock().unwrap();
+        Ok(objects
+            .get(key)
+            .map(|bytes| bytes[offset as usize..].to_vec()))
     }
     fn can_append(&self) -> bool {
         self.appends
@@ -310,4 +334,140 @@ async fn a_store_that_cannot_append_keeps_one_file_per_task() {
         .unwrap();
     assert_eq!(keys(&memory), ["TestFlow/runs/r1/steps/work/0/task.json"]);
     assert_eq!(store.tasks(&run, "work").await.unwrap().len(), 1);
+}
+
+/// The steps whose segments `store` holds what it read of.
+fn cached_steps(store: &RunStore) -> BTreeSet<String> {
+    let cache = store.segments.lock().unwrap();
+    cache
+        .segments
+        .keys()
+        .map(|key| key.split('/').nth_back(1).unwrap().to_string())
+        .collect()
+}
+
+/// Where the reads of `step`'s segment since `since` started.
+fn read_offsets(memory: &MemoryStore, run: &RunId, step: &str, since: usize) -> Vec<u64> {
+    let key = Layout::new("TestFlow").step_segment(run, step);
+    memory.reads_from.lock().unwrap()[since..]
+        .iter()
+        .filter(|(k, _)| *k == key)
+        .map(|(_, offset)| *offset)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_segments_read_are_cached_up_to_a_bound_and_read_again_once_dropped() {
+    let (memory, writer) = appending_store();
+    let run = RunId::new("r1").unwrap();
+    let steps: Vec<String> = (0..CACHED_SEGMENTS + 8).map(|s| format!("s{s}")).collect();
+    for step in &steps {
+        for i in 0..3 {
+            writer
+                .commit_task(&run, &task_record(step, vec![i]))
+                .await
+                .unwrap();
+        }
+    }
+    let reader = RunStore::new(memory.clone(), "TestFlow");
+    let check = |records: Vec<TaskRecord>, step: &str, count: usize| {
+        let ids: Vec<TaskId> = records.into_iter().map(|r| r.task).collect();
+        let want: Vec<TaskId> = (0..count)
+            .map(|i| TaskId::new(step, IndexPath(vec![i])))
+            .collect();
+        assert_eq!(ids, want, "step {step}");
+    };
+    // Step s0 is read (3 records cached), then grows while cached: the next read starts
+    // where the cache stopped and finds the new record.
+    check(reader.tasks(&run, "s0").await.unwrap(), "s0", 3);
+    writer
+        .commit_task(&run, &task_record("s0", vec![3]))
+        .await
+        .unwrap();
+    let since = memory.reads_from.lock().unwrap().len();
+    check(reader.tasks(&run, "s0").await.unwrap(), "s0", 4);
+    let offsets = read_offsets(&memory, &run, "s0", since);
+    assert!(offsets.len() == 1 && offsets[0] > 0, "{offsets:?}");
+    // Every other step is read, one task at a time, s1 used again after each: the cache
+    // never holds more than the bound, drops s0 (used least recently), and keeps s1, read
+    // once.
+    let since = memory.reads_from.lock().unwrap().len();
+    for step in &steps[1..] {
+        for i in 0..3 {
+            let id = TaskId::new(step.as_str(), IndexPath(vec![i]));
+            assert_eq!(reader.task(&run, &id).await.unwrap().unwrap().task, id);
+        }
+        let id = TaskId::new("s1", IndexPath(vec![0]));
+        assert_eq!(reader.task(&run, &id).await.unwrap().unwrap().task, id);
+        assert!(cached_steps(&reader).len() <= CACHED_SEGMENTS);
+    }
+    let cached = cached_steps(&reader);
+    assert_eq!(cached.len(), CACHED_SEGMENTS);
+    assert!(
+        !cached.contains("s0") && cached.contains("s1"),
+        "{cached:?}"
+    );
+    assert_eq!(read_offsets(&memory, &run, "s1", since), [0]);
+    // s0 grows after it was dropped; read again, from its start, it has every record.
+    writer
+        .commit_task(&run, &task_record("s0", vec![4]))
+        .await
+        .unwrap();
+    let since = memory.reads_from.lock().unwrap().len();
+    let id = TaskId::new("s0", IndexPath(vec![4]));
+    assert_eq!(reader.task(&run, &id).await.unwrap().unwrap().task, id);
+    assert_eq!(read_offsets(&memory, &run, "s0", since), [0]);
+    check(reader.tasks(&run, "s0").await.unwrap(), "s0", 5);
+    // And every step read again gives all its records, the cache still bounded.
+    for step in &steps[1..] {
+        check(reader.tasks(&run, step).await.unwrap(), step, 3);
+        assert!(cached_steps(&reader).len() <= CACHED_SEGMENTS);
+    }
+    // A task looked up in a cached segment is not read from the store again.
+    let before = *memory.reads.lock().unwrap();
+    let last = steps.last().unwrap();
+    let id = TaskId::new(last.as_str(), IndexPath(vec![2]));
+    assert_eq!(reader.task(&run, &id).await.unwrap().unwrap().task, id);
+    assert_eq!(*memory.reads.lock().unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_segment_dropped_from_the_cache_during_a_read_is_read_again_from_its_start() {
+    let (memory, writer) = appending_store();
+    let run = RunId::new("r1").unwrap();
+    for i in 0..3 {
+        writer
+            .commit_task(&run, &task_record("work", vec![i]))
+            .await
+            .unwrap();
+    }
+    let reader = RunStore::new(memory.clone(), "TestFlow");
+    assert_eq!(reader.tasks(&run, "work").await.unwrap().len(), 3);
+    writer
+        .commit_task(&run, &task_record("work", vec![3]))
+        .await
+        .unwrap();
+    // While the reader reads what was appended, its cache drops the segment (as reads of
+    // other segments would): the frames it read are not the whole segment.
+    let other = reader.clone();
+    *memory.on_read_from.lock().unwrap() = Some(Box::new(move || {
+        other.segments.lock().unwrap().segments.clear();
+    }));
+    let since = memory.reads_from.lock().unwrap().len();
+    let late = TaskId::new("work", IndexPath(vec![3]));
+    assert_eq!(reader.task(&run, &late).await.unwrap().unwrap().task, late);
+    let offsets = read_offsets(&memory, &run, "work", since);
+    assert!(
+        offsets.len() == 2 && offsets[0] > 0 && offsets[1] == 0,
+        "{offsets:?}"
+    );
+    assert!(memory.on_read_from.lock().unwrap().is_none());
+    let indexes: Vec<Vec<usize>> = reader
+        .tasks(&run, "work")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.task.index.0)
+        .collect();
+    assert_eq!(indexes, [vec![0], vec![1], vec![2], vec![3]]);
 }
