@@ -38,7 +38,7 @@ pub struct SfnArgs {
     #[arg(long, env = "FLOW_SFN_STACK", value_name = "STACK")]
     pub stack: Option<String>,
     /// Container image of the Batch jobs; the flow's binary must be on its PATH
-    /// [default with --stack: <RepositoryUri>:latest].
+    /// [default with --stack: the stack's RepositoryUri with the tag latest].
     #[arg(long, env = "FLOW_SFN_IMAGE", value_name = "IMAGE")]
     pub image: Option<String>,
     /// AWS Batch job queue (name or ARN) the steps are submitted to.

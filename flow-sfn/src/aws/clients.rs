@@ -35,7 +35,7 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Checked {
     /// The configuration the service clients are built from.
     pub config: SdkConfig,
-    /// Where requests go: the endpoint URL, or "the <region> region".
+    /// Where requests go: the endpoint URL, or "the `<region>` region".
     pub endpoint: String,
     /// The region.
     pub region: String,
