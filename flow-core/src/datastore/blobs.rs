@@ -185,14 +185,7 @@ impl RunStore {
         record: &TaskRecord,
         inherited: Option<&Inherited<F>>,
     ) -> Result<F, DatastoreError> {
-        let mut fields = Vec::with_capacity(record.artifacts.len());
-        for name in record.artifacts.keys() {
-            let bytes = match inherited.and_then(|i| i.default_field(name)) {
-                Some(default) => default.to_vec(),
-                None => self.artifact_bytes(run, record, name).await?,
-            };
-            fields.push((name.clone(), bytes));
-        }
+        let fields = self.read_fields(run, record, inherited, None).await?;
         decode_fields(&fields).map_err(|source| DatastoreError::Artifact {
             run: run.to_string(),
             task: record.task.to_string(),
@@ -222,23 +215,74 @@ impl RunStore {
         cache: &mut BlobCache,
         inherited: Option<&Inherited<F>>,
     ) -> Result<StoredState, DatastoreError> {
+        let fields = self
+            .read_fields(run, record, inherited, Some(cache))
+            .await?;
+        Ok(StoredState::new(
+            fields
+                .into_iter()
+                .map(|(name, bytes)| (name, bytes.into_shared()))
+                .collect(),
+        ))
+    }
+
+    /// The encoded bytes of each of a task's artifacts, verified, for
+    /// [`RunStore::load_state_except`] and [`RunStore::load_stored_except`]: an `inherited`
+    /// field is its default, shared; with a `cache`, a blob is read once and shared by
+    /// every state that holds it; without, it is owned by the one state decoded from it (so
+    /// a large blob is never copied into a shared buffer only to be dropped).
+    async fn read_fields<F>(
+        &self,
+        run: &RunId,
+        record: &TaskRecord,
+        inherited: Option<&Inherited<F>>,
+        mut cache: Option<&mut BlobCache>,
+    ) -> Result<Vec<(String, FieldBytes)>, DatastoreError> {
         let mut fields = Vec::with_capacity(record.artifacts.len());
         for (name, artifact) in &record.artifacts {
-            if let Some(default) = inherited.and_then(|i| i.default_field(name)) {
-                fields.push((name.clone(), default.clone()));
-                continue;
-            }
-            let bytes = match cache.get(&artifact.hash) {
-                Some(bytes) => bytes.clone(),
-                None => {
-                    let bytes: Arc<[u8]> = self.artifact_bytes(run, record, name).await?.into();
-                    cache.insert(artifact.hash.clone(), bytes.clone());
-                    bytes
+            let bytes = if let Some(default) = inherited.and_then(|i| i.default_field(name)) {
+                FieldBytes::Shared(default.clone())
+            } else if let Some(cache) = cache.as_deref_mut() {
+                match cache.get(&artifact.hash) {
+                    Some(bytes) => FieldBytes::Shared(bytes.clone()),
+                    None => {
+                        let bytes: Arc<[u8]> = self.artifact_bytes(run, record, name).await?.into();
+                        cache.insert(artifact.hash.clone(), bytes.clone());
+                        FieldBytes::Shared(bytes)
+                    }
                 }
+            } else {
+                FieldBytes::Owned(self.artifact_bytes(run, record, name).await?)
             };
             fields.push((name.clone(), bytes));
         }
-        Ok(StoredState::new(fields))
+        Ok(fields)
+    }
+}
+
+/// One field's encoded bytes as read: shared (an inherited default, or a blob in a join's
+/// cache) or owned (read for one state, decoded and dropped).
+enum FieldBytes {
+    Shared(Arc<[u8]>),
+    Owned(Vec<u8>),
+}
+
+impl FieldBytes {
+    /// The bytes in a shared buffer (a copy only if they were owned).
+    fn into_shared(self) -> Arc<[u8]> {
+        match self {
+            FieldBytes::Shared(bytes) => bytes,
+            FieldBytes::Owned(bytes) => bytes.into(),
+        }
+    }
+}
+
+impl AsRef<[u8]> for FieldBytes {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            FieldBytes::Shared(bytes) => bytes,
+            FieldBytes::Owned(bytes) => bytes,
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::datastore::StoreError;
+use crate::inputs::BlobCache;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 
@@ -470,4 +471,82 @@ async fn a_segment_dropped_from_the_cache_during_a_read_is_read_again_from_its_s
         .map(|r| r.task.index.0)
         .collect();
     assert_eq!(indexes, [vec![0], vec![1], vec![2], vec![3]]);
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Parent {
+    big: Vec<u64>,
+    label: String,
+    item: u32,
+}
+
+#[tokio::test]
+async fn a_state_and_a_stored_state_read_the_same_fields_sharing_defaults_and_cached_blobs() {
+    use crate::artifacts::field_span;
+    use crate::inherited::Inherited;
+    let (memory, store) = store();
+    let run = RunId::new("r1").unwrap();
+    let parent = Parent {
+        big: (0..1000).collect(),
+        label: "parent".into(),
+        item: 7,
+    };
+    let mut records = Vec::new();
+    for i in 0..2 {
+        let mut record = task_record("work", vec![i]);
+        let state = Parent {
+            item: i as u32,
+            ..parent.clone()
+        };
+        record.artifacts = store.save_state(&run, &record.task, &state).await.unwrap();
+        records.push(record);
+    }
+    assert!(
+        records[0].artifacts["big"].inline.is_none(),
+        "big is a blob"
+    );
+    let inherited = Inherited::new(&parent, &[field_span(&parent.item)]).unwrap();
+    let item = Parent {
+        item: 1,
+        ..Parent::default()
+    };
+
+    // Decoded: every field read, or the inherited ones at their default.
+    let whole: Parent = store.load_state(&run, &records[1]).await.unwrap();
+    assert_eq!(whole.big, parent.big);
+    assert_eq!((whole.label.as_str(), whole.item), ("parent", 1));
+    let except: Parent = store
+        .load_state_except(&run, &records[1], Some(&inherited))
+        .await
+        .unwrap();
+    assert_eq!(except, item);
+
+    // Stored: the same fields; an inherited one is its default's buffer, not a copy.
+    let mut cache = BlobCache::new();
+    let stored = store
+        .load_stored_except(&run, &records[1], &mut cache, Some(&inherited))
+        .await
+        .unwrap();
+    assert_eq!(stored.decode::<Parent>().unwrap(), item);
+    let default = inherited.default_field("big").unwrap();
+    assert_eq!(stored.field("big").unwrap().as_ptr(), default.as_ptr());
+    let big = &records[1].artifacts["big"].hash;
+    assert!(!cache.contains_key(big), "the blob was not read");
+
+    // Two stored states with the same blob share one buffer, read once.
+    let first = store
+        .load_stored(&run, &records[0], &mut cache)
+        .await
+        .unwrap();
+    let reads = *memory.reads.lock().unwrap();
+    let second = store
+        .load_stored(&run, &records[1], &mut cache)
+        .await
+        .unwrap();
+    assert_eq!(*memory.reads.lock().unwrap(), reads);
+    assert_eq!(
+        first.field("big").unwrap().as_ptr(),
+        second.field("big").unwrap().as_ptr()
+    );
+    assert_eq!(second.decode::<Parent>().unwrap(), whole);
 }
