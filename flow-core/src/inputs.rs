@@ -116,6 +116,13 @@ impl<F> Input<F> {
     }
 }
 
+/// The panic of an input whose stored state does not decode as the flow's state (see
+/// [`Input::state`]): it names the task and, through the error, the field.
+#[cold]
+fn cannot_read(task: &TaskId, error: ArtifactError) -> ! {
+    panic!("cannot read join input {task}: {}", error_chain(&error))
+}
+
 impl<F: DeserializeOwned> Input<F> {
     /// The state, decoded if it is held encoded.
     ///
@@ -127,25 +134,28 @@ impl<F: DeserializeOwned> Input<F> {
     where
         F: Clone + Default + Serialize,
     {
-        let cannot = |e: ArtifactError| -> ! {
-            panic!("cannot read join input {}: {}", self.task, error_chain(&e))
-        };
         let state = match (&self.state, &self.inherited) {
             (Held::State(s), None) => StateRef::Borrowed(s),
-            (Held::Stored(stored), None) => {
-                StateRef::Owned(stored.decode().unwrap_or_else(|e| cannot(e)))
-            }
+            (Held::Stored(stored), None) => StateRef::Owned(
+                stored
+                    .decode()
+                    .unwrap_or_else(|e| cannot_read(&self.task, e)),
+            ),
             (held, Some(inherited)) => {
                 let hollow = match held {
                     Held::State(s) => inherited.clone_state(s),
-                    Held::Stored(stored) => stored.decode().unwrap_or_else(|e| cannot(e)),
+                    Held::Stored(stored) => stored
+                        .decode()
+                        .unwrap_or_else(|e| cannot_read(&self.task, e)),
                 };
                 match inherited.lend(hollow) {
                     Ok(lent) => StateRef::Lent(lent),
                     // Another reader holds the inherited fields: decode them for this one.
-                    Err(hollow) => {
-                        StateRef::Owned(inherited.fill(&hollow).unwrap_or_else(|e| cannot(e)))
-                    }
+                    Err(hollow) => StateRef::Owned(
+                        inherited
+                            .fill(&hollow)
+                            .unwrap_or_else(|e| cannot_read(&self.task, e)),
+                    ),
                 }
             }
         };
@@ -200,16 +210,17 @@ impl<F: DeserializeOwned> Input<F> {
     where
         F: Clone + Default + Serialize,
     {
-        let cannot = |e: ArtifactError| -> ! {
-            panic!("cannot read join input {}: {}", self.task, error_chain(&e))
-        };
         let state = match self.state {
             Held::State(s) => s,
-            Held::Stored(stored) => stored.decode().unwrap_or_else(|e| cannot(e)),
+            Held::Stored(stored) => stored
+                .decode()
+                .unwrap_or_else(|e| cannot_read(&self.task, e)),
         };
         match &self.inherited {
             None => state,
-            Some(inherited) => inherited.fill(&state).unwrap_or_else(|e| cannot(e)),
+            Some(inherited) => inherited
+                .fill(&state)
+                .unwrap_or_else(|e| cannot_read(&self.task, e)),
         }
     }
 }
@@ -469,3 +480,40 @@ impl<'a, F: Clone + Default + Serialize + DeserializeOwned> IntoIterator for &'a
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod cannot_read_tests {
+    use super::*;
+    use crate::ids::IndexPath;
+
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+    struct S {
+        item: u32,
+    }
+
+    /// The message of the panic `read` raises.
+    fn panic_message(read: impl FnOnce()) -> String {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_err();
+        panic.downcast_ref::<String>().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn an_input_read_by_value_or_by_reference_that_does_not_decode_names_its_task() {
+        let task = TaskId::new("work", IndexPath(vec![7]));
+        let bad = || StoredState::new(vec![("item".into(), Arc::from(&[1u8][..]))]);
+        let by_value = panic_message(|| {
+            Inputs::<S>::new(vec![Input::stored(task.clone(), bad())]).into_states();
+        });
+        let by_reference = panic_message(|| {
+            let inputs = Inputs::<S>::new(vec![Input::stored(task.clone(), bad())]);
+            inputs.iter().for_each(|i| assert_eq!(i.item, 0));
+        });
+        for message in [by_value, by_reference] {
+            assert!(
+                message.starts_with(&format!("cannot read join input {task}: ")),
+                "{message}"
+            );
+            assert!(message.contains("item"), "{message}");
+        }
+    }
+}
