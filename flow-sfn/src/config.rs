@@ -9,6 +9,8 @@
 pub mod branch;
 pub mod stack;
 
+pub use branch::ProjectBranch;
+
 use crate::compile::names::is_valid_state_machine_name;
 use crate::infra::fargate::FargateJobSettings;
 use crate::infra::Compute;
@@ -104,20 +106,9 @@ pub struct SfnArgs {
         value_delimiter = ','
     )]
     pub aws_tags: Vec<String>,
-    /// Deploy (or operate) the test branch NAME of the flow's project:
-    /// `<project>.test.NAME.<Flow>` (needs `#[flow(project = "...")]`).
-    #[arg(
-        long,
-        env = "FLOW_SFN_BRANCH",
-        value_name = "NAME",
-        conflicts_with = "production"
-    )]
-    pub branch: Option<String>,
-    /// Deploy (or operate) the production branch of the flow's project:
-    /// `<project>.prod.<Flow>`; without it or --branch, a project's flow is the user's own,
-    /// `<project>.user.<$FLOW_USER or $USER>.<Flow>`.
-    #[arg(long)]
-    pub production: bool,
+    /// `--branch` / `--production`: which branch of the flow's project.
+    #[command(flatten)]
+    pub project_branch: ProjectBranch,
     /// Put the flow's schedule and trigger rules on a branch other than production (by
     /// default only production's are active).
     #[arg(long)]
@@ -148,8 +139,7 @@ impl Default for SfnArgs {
             memory_mb: DEFAULT_MEMORY_MB,
             max_foreach_concurrency: DEFAULT_MAX_FOREACH_CONCURRENCY,
             aws_tags: Vec::new(),
-            branch: None,
-            production: false,
+            project_branch: ProjectBranch::default(),
             enable_triggers: false,
         }
     }

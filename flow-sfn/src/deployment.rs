@@ -147,13 +147,13 @@ impl<F> DeploymentBuilder<F> {
 
     /// Deploys (or operates) the test branch `name` of the flow's project (`--branch`).
     pub fn branch(mut self, name: impl Into<String>) -> Self {
-        self.args.branch = Some(name.into());
+        self.args.project_branch.branch = Some(name.into());
         self
     }
 
     /// Deploys (or operates) the production branch of the flow's project (`--production`).
     pub fn production(mut self) -> Self {
-        self.args.production = true;
+        self.args.project_branch.production = true;
         self
     }
 
@@ -659,13 +659,14 @@ mod tests {
         assert_eq!(args.stack.as_deref(), Some("st"));
         assert!(args.enable_triggers);
         let branch = DeploymentBuilder::<()>::new().branch("b1").build().args;
-        assert_eq!(branch.branch.as_deref(), Some("b1"));
-        assert!(!branch.production);
+        assert_eq!(branch.project_branch.branch.as_deref(), Some("b1"));
+        assert!(!branch.project_branch.production);
         assert!(
             DeploymentBuilder::<()>::new()
                 .production()
                 .build()
                 .args
+                .project_branch
                 .production
         );
         assert_eq!(state_machine_name(&SfnArgs::default(), "Flow"), "Flow");

@@ -1,7 +1,7 @@
 //! `step-functions infra`: print the CloudFormation template of everything the flow needs
 //! on AWS besides its image. Needs neither AWS nor credentials.
 
-use crate::config::{DEFAULT_CPU, DEFAULT_MEMORY_MB};
+use crate::config::{ProjectBranch, DEFAULT_CPU, DEFAULT_MEMORY_MB};
 use crate::infra::{template, Compute, InfraSettings, TemplateFormat};
 use clap::{ArgMatches, Args, Command, FromArgMatches};
 use flow_core::graph::FlowGraph;
@@ -29,19 +29,10 @@ pub struct InfraArgs {
     /// Memory (MiB) of steps that set no `resources(memory = ..)`.
     #[arg(long = "memory", env = "FLOW_SFN_MEMORY_MB", default_value_t = DEFAULT_MEMORY_MB, value_name = "MIB")]
     pub memory_mb: u64,
-    /// The test branch of the flow's project the stack serves: its roles are scoped to
-    /// `<project>.test.NAME.<Flow>` and the datastore's `<project>.test.NAME/` folder.
-    #[arg(
-        long,
-        env = "FLOW_SFN_BRANCH",
-        value_name = "NAME",
-        conflicts_with = "production"
-    )]
-    pub branch: Option<String>,
-    /// The production branch of the flow's project the stack serves (`<project>.prod`);
-    /// without it or --branch, a project's stack serves the user's (`$FLOW_USER`, `$USER`).
-    #[arg(long)]
-    pub production: bool,
+    /// `--branch` / `--production`: the branch of the flow's project the stack serves (its
+    /// roles are scoped to the branch's state machine and datastore folder).
+    #[command(flatten)]
+    pub project_branch: ProjectBranch,
 }
 
 /// The `infra` command.
@@ -68,14 +59,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let args = InfraArgs::from_arg_matches(matches)?;
     // A project's stack serves one of its namespaces, as `create` deploys into it.
-    let namespace = flow_graph::namespace::Namespace::choose(
-        &graph.name,
-        graph.project.as_deref(),
-        args.branch.as_deref().filter(|b| !b.is_empty()),
-        args.production,
-        flow_graph::namespace::Namespace::env_user,
-    )
-    .map_err(anyhow::Error::msg)?;
+    let namespace = args.project_branch.namespace(graph)?;
     let state_machine_name = match (&args.state_machine, &namespace) {
         (Some(name), _) => name.clone(),
         (None, Some(ns)) => {
@@ -146,6 +130,44 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("state machine CliFlow"));
+    }
+
+    #[test]
+    fn every_command_has_the_same_branch_flags() {
+        let sfn = step_functions_command();
+        // The flags as each command shows and reads them: help, variable, conflicts.
+        let flags = |command: &str| {
+            let command = sfn.find_subcommand(command).expect(command);
+            ["branch", "production"].map(|id| {
+                let arg = command
+                    .get_arguments()
+                    .find(|a| a.get_id() == id)
+                    .unwrap_or_else(|| panic!("no --{id}"));
+                format!(
+                    "--{:?} {:?} {:?} {:?} {:?}",
+                    arg.get_long(),
+                    arg.get_help().map(ToString::to_string),
+                    arg.get_env(),
+                    arg.get_value_names(),
+                    command.get_arg_conflicts_with(arg).len()
+                )
+            })
+        };
+        let infra = flags("infra");
+        assert!(infra[0].contains("FLOW_SFN_BRANCH"), "{infra:?}");
+        for command in [
+            "create",
+            "trigger",
+            "list-runs",
+            "status",
+            "terminate",
+            "delete",
+            "resume",
+        ] {
+            assert_eq!(flags(command), infra, "step-functions {command}");
+        }
+        let both = run_infra(&["--branch", "b1", "--production"]).unwrap_err();
+        assert!(both.to_string().contains("cannot be used with"), "{both}");
     }
 
     #[test]

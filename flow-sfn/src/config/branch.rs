@@ -11,19 +11,50 @@ use crate::compile::names::namespaced_state_machine_name;
 use flow_graph::namespace::Namespace;
 use flow_graph::FlowGraph;
 
-impl SfnArgs {
-    /// The namespace `--branch` / `--production` pick for `graph` (`None` for a flow
-    /// without a project), the user's read from `FLOW_USER` / `USER`.
+/// The `--branch` and `--production` flags: which branch of the flow's project a command
+/// deploys, operates or (`infra`) makes a stack for. One definition, flattened into the
+/// deployment settings ([`SfnArgs`]) and the `infra` flags, so both read the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct ProjectBranch {
+    /// The test branch NAME of the flow's project: the state machine
+    /// `<project>.test.NAME.<Flow>` and the datastore's `<project>.test.NAME/` folder (needs
+    /// `#[flow(project = "...")]`).
+    #[arg(
+        long,
+        env = "FLOW_SFN_BRANCH",
+        value_name = "NAME",
+        conflicts_with = "production"
+    )]
+    pub branch: Option<String>,
+    /// The production branch of the flow's project: the state machine
+    /// `<project>.prod.<Flow>` and the datastore's `<project>.prod/` folder; without it or
+    /// --branch, a project's flow is the user's own, `<project>.user.<$FLOW_USER or
+    /// $USER>.<Flow>`.
+    #[arg(long)]
+    pub production: bool,
+}
+
+impl ProjectBranch {
+    /// The namespace these flags pick for `graph` (`None` for a flow without a project),
+    /// the user's read from `FLOW_USER` / `USER`; an empty `--branch` is none.
     pub fn namespace(&self, graph: &FlowGraph) -> Result<Option<Namespace>, ConfigError> {
         let branch = self.branch.as_deref().filter(|b| !b.is_empty());
-        let namespace = Namespace::choose(
+        Namespace::choose(
             &graph.name,
             graph.project.as_deref(),
             branch,
             self.production,
             Namespace::env_user,
         )
-        .map_err(ConfigError::Namespace)?;
+        .map_err(ConfigError::Namespace)
+    }
+}
+
+impl SfnArgs {
+    /// The namespace `--branch` / `--production` pick for `graph` (`None` for a flow
+    /// without a project), the user's read from `FLOW_USER` / `USER`.
+    pub fn namespace(&self, graph: &FlowGraph) -> Result<Option<Namespace>, ConfigError> {
+        let namespace = self.project_branch.namespace(graph)?;
         if self.enable_triggers && namespace.is_none() {
             return Err(ConfigError::Namespace(format!(
                 "--enable-triggers turns on a branch's schedule and triggers, and flow `{}` has \
@@ -73,8 +104,7 @@ impl SfnArgs {
             if let Some(root) = self.datastore.as_deref().filter(|r| !r.is_empty()) {
                 args.datastore = Some(namespaced_datastore(&S3Root::parse(root)?, &ns).to_string());
             }
-            args.branch = None;
-            args.production = false;
+            args.project_branch = ProjectBranch::default();
         }
         Ok(args)
     }
