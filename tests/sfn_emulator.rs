@@ -300,6 +300,68 @@ fn operate_commands_and_their_errors() {
     assert!(targets.targets()[0]
         .arn()
         .ends_with(":stateMachine:ParamsFlow:live"));
+    // A run started with the rule's own input records that the schedule started it; a
+    // plain StartExecution records that, and nothing about a schedule.
+    let schedule_input: serde_json::Value =
+        serde_json::from_str(targets.targets()[0].input().expect("the target's input")).unwrap();
+    assert_eq!(
+        schedule_input,
+        serde_json::json!({"params": {}, "origin_run_id": null, "schedule": "cron(0 6 * * ? *)"})
+    );
+    let state_machine = targets.targets()[0]
+        .arn()
+        .trim_end_matches(":live")
+        .to_string();
+    let started_by = |name: &str, input: &serde_json::Value| {
+        runtime().block_on(async {
+            clients
+                .sfn
+                .start_execution()
+                .state_machine_arn(&state_machine)
+                .name(name)
+                .input(input.to_string())
+                .send()
+                .await
+                .expect("StartExecution");
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let status = aws.ok("params", &["step-functions", "status", name]);
+            if status.contains(&format!("run {name}: SUCCEEDED")) {
+                break;
+            }
+            assert!(
+                !status.contains("FAILED") && Instant::now() < deadline,
+                "run {name} did not succeed:\n{status}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let store = flow_core::datastore::RunStore::new(aws.store(), "ParamsFlow");
+        let run = RunId::new(name.to_string()).unwrap();
+        let record = runtime().block_on(async { store.run(&run).await.expect("run.json") });
+        record.tags.get("started_by").cloned()
+    };
+    assert_eq!(
+        started_by("scheduled-run", &schedule_input).as_deref(),
+        Some("schedule:cron(0 6 * * ? *)")
+    );
+    assert_eq!(
+        started_by("plain-run", &serde_json::json!({"params": {}})).as_deref(),
+        Some("start_execution")
+    );
+    let listed = aws.ok(
+        "params",
+        &[
+            "step-functions",
+            "list-runs",
+            "--tag",
+            "started_by=schedule:cron(0 6 * * ? *)",
+        ],
+    );
+    assert!(
+        listed.contains("scheduled-run") && !listed.contains("plain-run"),
+        "{listed}"
+    );
     aws.ok("params", &["step-functions", "delete"]);
     assert!(rules(&clients).is_empty());
 

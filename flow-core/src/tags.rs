@@ -20,13 +20,23 @@ pub const FLOWRS_VERSION_TAG: &str = "flowrs_version";
 /// (`FLOW_GIT_COMMIT` set at build time).
 pub const GIT_COMMIT_TAG: &str = "git_commit";
 /// What started a run that Step Functions started without `step-functions trigger` (see
-/// [`start_task_tags`]): `trigger_on_finish:FLOW/RUN_ID`, `event:SOURCE` or
-/// [`STARTED_BY_EXECUTION`].
+/// [`start_task_tags`]): `trigger_on_finish:FLOW/RUN_ID`, `event:SOURCE`,
+/// `schedule:EXPRESSION` ([`STARTED_BY_SCHEDULE`]) or [`STARTED_BY_EXECUTION`].
 pub const STARTED_BY_TAG: &str = "started_by";
-/// The `started_by` of a run whose execution input named neither an upstream run nor an
-/// event: the flow's schedule, or a `StartExecution` call (the console, an SDK). The start
-/// task is given only the input's `trigger` and `event`, so it cannot tell these apart.
-pub const STARTED_BY_EXECUTION: &str = "schedule_or_start_execution";
+/// The `started_by` of a run whose execution input named no upstream run, no event and no
+/// schedule: a `StartExecution` call (the console, an SDK, the AWS CLI).
+pub const STARTED_BY_EXECUTION: &str = "start_execution";
+/// The `started_by` of a run the flow's schedule started, before its expression:
+/// `schedule:cron(0 3 * * ? *)`.
+pub const STARTED_BY_SCHEDULE: &str = "schedule";
+/// The `started_by` that runs recorded before scheduled runs were told apart (flowrs 0.1.0
+/// before `schedule:EXPRESSION`): the schedule or a `StartExecution` call. Old runs keep it
+/// (`--tag started_by=schedule_or_start_execution` still finds them); no run records it now.
+pub const STARTED_BY_SCHEDULE_OR_EXECUTION: &str = "schedule_or_start_execution";
+/// The environment variable the `start` task of a run the flow's schedule started is given
+/// (Step Functions sets it in the Batch job's container overrides): the schedule's
+/// expression, recorded as `started_by=schedule:EXPRESSION`.
+pub const STARTED_BY_SCHEDULE_VAR: &str = "FLOW_STARTED_BY_SCHEDULE";
 /// Every system tag's key.
 pub const SYSTEM_TAG_KEYS: [&str; 5] = [
     USER_TAG,
@@ -142,7 +152,8 @@ pub fn system_tags() -> Tags {
 /// The system tags the `start` task records when it creates a run's record itself (a run
 /// that EventBridge or a `StartExecution` call started; `step-functions trigger` and
 /// `resume` write the record, with their own system tags, before the execution starts):
-/// `started_by` (the upstream run, the event's `source`, or [`STARTED_BY_EXECUTION`]), the
+/// `started_by` (the upstream run, the event's `source`, the schedule's expression from
+/// [`STARTED_BY_SCHEDULE_VAR`], or [`STARTED_BY_EXECUTION`]), the
 /// host (`aws-batch:COMPUTE_ENVIRONMENT/JOB_ID` from the Batch job's environment, else the
 /// host name), the flowrs version and the git commit when known. No `user`: no person's
 /// name reaches the job.
@@ -160,16 +171,19 @@ fn start_task_tags_in(
     env: impl Fn(&str) -> Option<String>,
 ) -> Tags {
     let mut tags = Tags::new();
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
     let started_by = match (trigger, event) {
         (Some(trigger), _) => format!("trigger_on_finish:{}/{}", trigger.flow, trigger.run_id),
         (None, Some(event)) => match event.get("source").and_then(serde_json::Value::as_str) {
             Some(source) if !source.is_empty() => format!("event:{source}"),
             _ => "event".to_string(),
         },
-        (None, None) => STARTED_BY_EXECUTION.to_string(),
+        (None, None) => match var(STARTED_BY_SCHEDULE_VAR) {
+            Some(expression) => format!("{STARTED_BY_SCHEDULE}:{expression}"),
+            None => STARTED_BY_EXECUTION.to_string(),
+        },
     };
     tags.insert(STARTED_BY_TAG.into(), clean(&started_by));
-    let var = |name: &str| env(name).filter(|v| !v.is_empty());
     let host = match (var("AWS_BATCH_CE_NAME"), var("AWS_BATCH_JOB_ID")) {
         (Some(ce), Some(job)) => Some(format!("aws-batch:{ce}/{job}")),
         (None, Some(job)) => Some(format!("aws-batch:{job}")),
@@ -229,3 +243,37 @@ pub fn matches_all(tags: &Tags, filter: &[(String, String)]) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::*;
+
+    #[test]
+    fn a_scheduled_run_is_told_from_a_start_execution_call() {
+        let scheduled = |var: &str| match var {
+            STARTED_BY_SCHEDULE_VAR => Some("cron(0 3 * * ? *)".to_string()),
+            "AWS_BATCH_JOB_ID" => Some("job-3".to_string()),
+            _ => None,
+        };
+        let tags = start_task_tags_in(None, None, scheduled);
+        assert_eq!(tags[STARTED_BY_TAG], "schedule:cron(0 3 * * ? *)");
+        assert_eq!(tags[HOST_TAG], "aws-batch:job-3");
+        // An upstream run or an event says more than the schedule variable.
+        let trigger = crate::Trigger::parse("UpstreamFlow/r-1").unwrap();
+        assert_eq!(
+            start_task_tags_in(Some(&trigger), None, scheduled)[STARTED_BY_TAG],
+            "trigger_on_finish:UpstreamFlow/r-1"
+        );
+        // Without the variable (or with it empty) it was a StartExecution call.
+        let empty = |var: &str| (var == STARTED_BY_SCHEDULE_VAR).then(String::new);
+        assert_eq!(
+            start_task_tags_in(None, None, empty)[STARTED_BY_TAG],
+            "start_execution"
+        );
+        // A control character in the expression does not reach the tag.
+        let odd = |var: &str| (var == STARTED_BY_SCHEDULE_VAR).then(|| "rate(1\nday)".into());
+        let odd = start_task_tags_in(None, None, odd);
+        assert_eq!(odd[STARTED_BY_TAG], "schedule:rate(1day)");
+        assert!(validate_value(STARTED_BY_TAG, &odd[STARTED_BY_TAG]).is_ok());
+    }
+}

@@ -12,6 +12,10 @@ fn every_generated_definition_passes_asl_validator() {
     let mut graphs = common::shapes();
     graphs.push(("linear_500", FlowGraph::linear(500)));
     graphs.push(("split_100", common::wide_split(100)));
+    // A scheduled flow has the states that record a run its schedule started.
+    let mut scheduled = common::hello();
+    scheduled.schedule = Some("cron(0 3 * * ? *)".into());
+    graphs.push(("hello_scheduled", scheduled));
     let mut failures = Vec::new();
     for (name, graph) in &graphs {
         let deployment = common::compile_ok(graph);

@@ -154,8 +154,7 @@ pub async fn put_schedule(
         .send()
         .await
         .map_err(|e| clients.error("TagResource", e))?;
-    // Scheduled runs take the params' defaults.
-    let input = json!({"params": {}, "origin_run_id": null}).to_string();
+    let input = schedule_input(expression).to_string();
     let target = Target::builder()
         .id(SCHEDULE_TARGET_ID)
         .arn(target_arn)
@@ -182,6 +181,14 @@ pub async fn put_schedule(
             .map(|e| (e.target_id(), e.error_code(), e.error_message())),
     )?;
     Ok(rule)
+}
+
+/// The execution input the schedule rule starts a run with: the params' defaults, and the
+/// schedule's expression, which sends the run to the `start` task that records
+/// `started_by=schedule:EXPRESSION` (`compile::asl`, `NEW_SCHEDULED_RUN_STATE`); a
+/// `StartExecution` call without it records `started_by=start_execution`.
+pub fn schedule_input(expression: &str) -> serde_json::Value {
+    json!({"params": {}, "origin_run_id": null, "schedule": expression})
 }
 
 /// Removes the deployment's schedule rule, if it has one; a rule of that name that is not

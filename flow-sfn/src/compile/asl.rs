@@ -26,8 +26,8 @@
 //! Longer than most modules because it is one cohesive thing: the graph-to-states mapping, one builder whose cases (split, foreach, switch, resume look-up) share their naming and scoping.
 
 use super::intrinsics::{
-    hook_command, task_object_key, task_record_key_intrinsic, Outcome, StartedBy, TaskCommand,
-    TaskObject, FAILURE_PATH, ORIGIN_RUN_ID_PATH, RUN_ID_PATH,
+    hook_command, schedule_environment, task_object_key, task_record_key_intrinsic, Outcome,
+    StartedBy, TaskCommand, TaskObject, FAILURE_PATH, ORIGIN_RUN_ID_PATH, RUN_ID_PATH,
 };
 use super::job_definition::StepJob;
 use super::names::{job_name, map_label, state_name, StateRole};
@@ -104,6 +104,11 @@ pub const TIMER_EXPIRED_STATE: &str = "run-timer-expired";
 pub const START_TRIGGERED_STATE: &str = "start-triggered";
 /// The `start` task of a run an event started (`--event-json`).
 pub const START_WITH_EVENT_STATE: &str = "start-with-event";
+/// The `start` task of a run the flow's schedule started (its expression in the job's
+/// environment, `intrinsics::schedule_environment`); a flow with a `schedule` only.
+pub const START_SCHEDULED_STATE: &str = "start-scheduled";
+/// The Pass state that sets up a run the flow's schedule started.
+pub const NEW_SCHEDULED_RUN_STATE: &str = "new-scheduled-run";
 /// The Pass state that sets up a run a finished upstream run started.
 pub const NEW_TRIGGERED_RUN_STATE: &str = "new-triggered-run";
 /// The Pass state that sets up a run an event started.
@@ -282,6 +287,14 @@ impl Builder<'_> {
             let mut task = plain.clone();
             task["Parameters"]["ContainerOverrides"]["Command.$"] = json!(command.intrinsic());
             states.insert(name.to_string(), task);
+        }
+        // A scheduled run: the plain command, and the schedule in the job's environment.
+        if let Some(expression) = self.graph.schedule.as_deref() {
+            self.claim(START_SCHEDULED_STATE, flow_graph::START)?;
+            let mut task = plain;
+            task["Parameters"]["ContainerOverrides"]["Environment"] =
+                schedule_environment(expression);
+            states.insert(START_SCHEDULED_STATE.to_string(), task);
         }
         Ok(())
     }
@@ -733,9 +746,10 @@ impl Builder<'_> {
     }
 
     /// The states that turn the execution input `{"params", "origin_run_id", "trigger"?,
-    /// "event"?}` into the state every task reads; the origin run id becomes `""` for a
-    /// fresh run so that the task command always has the same shape. A fresh run that a
-    /// trigger or an event started goes straight to the `start` task that records it.
+    /// "event"?, "schedule"?}` into the state every task reads; the origin run id becomes
+    /// `""` for a fresh run so that the task command always has the same shape. A fresh run
+    /// that a trigger, an event or (for a flow with a `schedule`) the schedule rule started
+    /// goes straight to the `start` task that records it.
     fn initial_states(&self, start_state: &str) -> Vec<(String, Value)> {
         let root_index = IndexPath::root().key();
         let fresh = json!({
@@ -756,13 +770,18 @@ impl Builder<'_> {
             rules.extend(given(path).as_array().cloned().unwrap_or_default());
             json!({"And": rules, "Next": next})
         };
+        let scheduled = self.graph.schedule.is_some();
+        let mut choices = vec![
+            started_by("$.trigger", NEW_TRIGGERED_RUN_STATE),
+            started_by("$.event", NEW_EVENT_RUN_STATE),
+        ];
+        if scheduled {
+            choices.push(started_by("$.schedule", NEW_SCHEDULED_RUN_STATE));
+        }
+        choices.push(json!({"Or": fresh["Or"].clone(), "Next": NEW_RUN_STATE}));
         let initialize = json!({
             "Type": "Choice",
-            "Choices": [
-                started_by("$.trigger", NEW_TRIGGERED_RUN_STATE),
-                started_by("$.event", NEW_EVENT_RUN_STATE),
-                {"Or": fresh["Or"].clone(), "Next": NEW_RUN_STATE},
-            ],
+            "Choices": choices,
             "Default": RESUMED_RUN_STATE,
         });
         let fresh_state = |next: &str| {
@@ -794,7 +813,7 @@ impl Builder<'_> {
             },
             "Next": start_state,
         });
-        vec![
+        let mut states = vec![
             (INITIALIZE_STATE.to_string(), initialize),
             (NEW_RUN_STATE.to_string(), new_run),
             (
@@ -806,7 +825,14 @@ impl Builder<'_> {
                 fresh_state(START_WITH_EVENT_STATE),
             ),
             (RESUMED_RUN_STATE.to_string(), resumed_run),
-        ]
+        ];
+        if scheduled {
+            states.push((
+                NEW_SCHEDULED_RUN_STATE.to_string(),
+                fresh_state(START_SCHEDULED_STATE),
+            ));
+        }
+        states
     }
 }
 

@@ -26,7 +26,9 @@
 //! `Next` or its catcher's). "Worst case" counts every retry and takes the dearest path (in a
 //! resumed run, a look-up before each job); "typical" counts no retry.
 
-use super::asl::{RUN_OWNER, RUN_STATE, START_TRIGGERED_STATE, START_WITH_EVENT_STATE};
+use super::asl::{
+    RUN_OWNER, RUN_STATE, START_SCHEDULED_STATE, START_TRIGGERED_STATE, START_WITH_EVENT_STATE,
+};
 use super::CompileError;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -235,8 +237,12 @@ impl Walker<'_> {
             let cost = self.state(name, state, summary, wrapper);
             own.insert(name, cost);
             // `start`'s other tasks are alternatives to its task, not more of its events.
-            let alternative =
-                [START_TRIGGERED_STATE, START_WITH_EVENT_STATE].contains(&name.as_str());
+            let alternative = [
+                START_TRIGGERED_STATE,
+                START_WITH_EVENT_STATE,
+                START_SCHEDULED_STATE,
+            ]
+            .contains(&name.as_str());
             if top && !wrapper && !alternative {
                 if let Some(step) = self.state_steps.get(name).filter(|s| *s != RUN_OWNER) {
                     let entry = per_step.entry(step.clone()).or_default();

@@ -168,6 +168,27 @@ pub enum StartedBy {
     Event,
 }
 
+/// The container overrides' `Environment` of the `start` task of a run the flow's schedule
+/// started: [`STARTED_BY_SCHEDULE_VAR`](flow_core::tags::STARTED_BY_SCHEDULE_VAR) = the
+/// flow's schedule expression, which the task records as `started_by=schedule:EXPRESSION`.
+/// The compiled expression rather than the input's value, so that its size is known.
+pub fn schedule_environment(expression: &str) -> serde_json::Value {
+    serde_json::json!([{
+        "Name": flow_core::tags::STARTED_BY_SCHEDULE_VAR,
+        "Value": expression,
+    }])
+}
+
+/// The bytes [`schedule_environment`] adds to the SubmitJob request's container overrides
+/// (as `,"Environment":[..]` beside the command).
+pub fn schedule_environment_bytes(expression: &str) -> usize {
+    let environment = serde_json::json!([{
+        "name": flow_core::tags::STARTED_BY_SCHEDULE_VAR,
+        "value": expression,
+    }]);
+    r#","environment":"#.len() + environment.to_string().len()
+}
+
 /// How a run ended, as the `hook` command's `--outcome` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -344,6 +365,28 @@ mod tests {
         assert!(
             event.ends_with("'--event-json', States.JsonToString($$.Execution.Input.event))"),
             "{event}"
+        );
+    }
+
+    #[test]
+    fn a_scheduled_start_gets_its_schedule_in_the_environment_and_it_is_counted() {
+        assert_eq!(
+            schedule_environment("rate(1 day)"),
+            serde_json::json!([{"Name": "FLOW_STARTED_BY_SCHEDULE", "Value": "rate(1 day)"}])
+        );
+        // As Batch's SubmitJob request carries it beside the command.
+        assert_eq!(
+            schedule_environment_bytes("rate(1 day)"),
+            r#","environment":[{"name":"FLOW_STARTED_BY_SCHEDULE","value":"rate(1 day)"}]"#.len()
+        );
+        // The longest expression EventBridge takes (256 characters) costs less than the
+        // upstream run a triggered start carries, so the params budget stays the same.
+        let root = S3Root::parse("s3://bucket").unwrap();
+        let plain = TaskCommand::new("b", &root, "start", 0);
+        let triggered = plain.clone().started_by(StartedBy::Trigger);
+        assert!(
+            plain.max_override_bytes() + schedule_environment_bytes(&"x".repeat(256))
+                < triggered.max_override_bytes()
         );
     }
 

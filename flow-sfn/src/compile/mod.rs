@@ -230,12 +230,17 @@ pub fn compile(
             &step.name,
             analysis.foreach_depth(i),
         );
-        // `start` of a triggered run also carries the upstream run (its largest form).
+        // `start` of a triggered run also carries the upstream run, of a scheduled run the
+        // schedule's expression in its environment: its largest form counts.
         let bytes = if step.name == flow_graph::START {
-            command
+            let triggered = command
                 .clone()
                 .started_by(intrinsics::StartedBy::Trigger)
-                .max_override_bytes()
+                .max_override_bytes();
+            let scheduled = graph.schedule.as_deref().map_or(0, |expression| {
+                command.max_override_bytes() + intrinsics::schedule_environment_bytes(expression)
+            });
+            triggered.max(scheduled)
         } else {
             command.max_override_bytes()
         };
