@@ -1,10 +1,10 @@
 //! The graph model of a flow and the rules a well-formed graph obeys.
 //!
 //! This crate is the single home of the graph rules. The `#[flow]` macro builds a
-//! [`FlowGraph`] from the user's impl block and runs [`validate`] at compile time, turning
+//! [`FlowGraph`] from the user's impl block and runs [`validate()`] at compile time, turning
 //! each [`GraphError`] into a compile error at the offending span; the runtime (`check`,
 //! graphs loaded from a datastore, the Step Functions compiler) runs the very same
-//! [`validate`]. Two implementations of the rules would drift, so there is one.
+//! [`validate()`]. Two implementations of the rules would drift, so there is one.
 //!
 //! ```
 //! use flow_graph::{FlowGraph, StepSpec, Transition, validate};

@@ -227,9 +227,9 @@ impl<F: Flow> TaskExecutor<F> {
             .await
     }
 
-    /// [`TaskExecutor::run_task`] on the state a committed task left, its artifacts
-    /// `parent`: the fields the step does not name are not stored again (see
-    /// [`RunStore::save_state_from`]), started as `launch` says.
+    /// Runs a task of `spec` with every attempt its options allow, on the state a committed
+    /// task left, its artifacts `parent`: the fields the step does not name are not stored
+    /// again (see [`RunStore::save_state_from`]), started as `launch` says.
     pub async fn run_item_task(
         &self,
         spec: &StepSpec,
