@@ -535,9 +535,8 @@ impl<F: Flow> TaskExecutor<F> {
         }
         let hollow = inherited.filter(|(inherited, parent)| {
             inherited.names().all(|name| {
-                let hash =
-                    |refs: &BTreeMap<String, ArtifactRef>| refs.get(name).map(|a| a.hash.clone());
-                hash(&record.artifacts).is_some() && hash(&record.artifacts) == hash(parent)
+                let stored = record.artifacts.get(name).map(|a| &a.hash);
+                stored.is_some() && stored == parent.get(name).map(|a| &a.hash)
             })
         });
         let state = self

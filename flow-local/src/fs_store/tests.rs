@@ -325,14 +325,25 @@ async fn a_runs_flushes_never_sync_another_writers_files() {
     // Another process, writing files on the same file system for as long as the run lasts.
     let noise = dir.path().join("noise");
     std::fs::create_dir_all(&noise).unwrap();
-    let mut hammer = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("i=0; while :; do head -c 4096 /dev/zero > f$((i % 50)); i=$((i + 1)); done")
-        .current_dir(&noise)
-        .spawn()
-        .expect("sh runs");
+    /// The writer, stopped when the test ends, also when it fails before stopping it.
+    struct Hammer(std::process::Child);
+    impl Drop for Hammer {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut hammer = Hammer(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg("i=0; while :; do head -c 4096 /dev/zero > f$((i % 50)); i=$((i + 1)); done")
+            .current_dir(&noise)
+            .spawn()
+            .expect("sh runs"),
+    );
     // It is writing before the run starts.
     while std::fs::read_dir(&noise).unwrap().count() < 10 {
+        assert!(hammer.0.try_wait().unwrap().is_none(), "the writer exited");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let run = crate::Runner::<Hammered>::new()
@@ -340,9 +351,8 @@ async fn a_runs_flushes_never_sync_another_writers_files() {
         .run()
         .await
         .unwrap();
-    let still_writing = hammer.try_wait().unwrap().is_none();
-    hammer.kill().unwrap();
-    hammer.wait().unwrap();
+    let still_writing = hammer.0.try_wait().unwrap().is_none();
+    drop(hammer);
     assert!(
         still_writing,
         "the other writer stopped before the run ended"
